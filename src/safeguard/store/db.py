@@ -61,7 +61,7 @@ def get_engine(url: str | None = None, *, migrate: bool = True) -> Engine:
 
 
 def upgrade(engine: Engine) -> None:
-    """Run Alembic migrations up to head on ``engine``."""
+    """Run Alembic migrations up to every head on ``engine`` (one branch per capability)."""
     from alembic import command
     from alembic.config import Config
 
@@ -69,7 +69,7 @@ def upgrade(engine: Engine) -> None:
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     with engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        command.upgrade(config, "heads")
 
 
 def dispose_engines() -> None:
