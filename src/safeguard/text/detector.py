@@ -1,0 +1,210 @@
+"""The grooming detector: default lexicon scoring, optionally a trained model.
+
+``Detector`` is the one object every door uses (CLI, API, stream workers). It
+owns the compiled signal patterns, the decision threshold and, when the
+platform has trained one, a ``TrainedModel`` that replaces the hand-set
+combination weights while the lexicon still provides the explanations.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from safeguard.ingest.records import Message, TextRecord
+from safeguard.text.categories import CATEGORY_SEVERITY
+from safeguard.text.scoring import conversation_risk
+from safeguard.text.signals import MessageSignals, SignalExtractor, default_extractor
+from safeguard.text.state import ConversationState, Signal
+
+if TYPE_CHECKING:
+    from safeguard.text.model import TrainedModel
+
+DEFAULT_THRESHOLD = 0.5
+MAX_REPORTED_SIGNALS = 50
+WINDOW_WORDS = 24
+_LINE_SPLIT = re.compile(r"[\r\n]+")
+
+
+@dataclass(slots=True)
+class ConversationResult:
+    """The detector's verdict on one conversation or text segment, with reasons."""
+
+    id: str
+    score: float
+    flagged: bool
+    stage: str
+    stages: list[str]
+    signals: list[Signal]
+    message_count: int
+    evidence: dict[str, float]
+    child_context: float
+    first_flagged_index: int | None = None
+    author_scores: dict[str, float] = field(default_factory=dict)
+    likely_groomer: str | None = None
+    label: int | None = None
+
+    def to_dict(self, *, early: bool = False) -> dict[str, Any]:
+        """The ``scan --json`` object."""
+        out: dict[str, Any] = {
+            "id": self.id,
+            "score": round(self.score, 6),
+            "flagged": self.flagged,
+            "stage": self.stage,
+            "stages": self.stages,
+            "signals": [
+                {
+                    "category": s.category,
+                    "message_index": s.message_index,
+                    "excerpt": s.excerpt,
+                    "weight": s.weight,
+                    "reason": s.reason,
+                    "sender_id": s.sender_id,
+                }
+                for s in self.signals
+            ],
+            "categories": {c: round(v, 4) for c, v in sorted(self.evidence.items())},
+            "child_context": round(self.child_context, 4),
+            "messages": self.message_count,
+        }
+        if self.author_scores:
+            out["author_scores"] = self.author_scores
+            out["likely_groomer"] = self.likely_groomer
+        if early:
+            out["first_flagged_index"] = self.first_flagged_index
+        if self.label is not None:
+            out["label"] = self.label
+        return out
+
+
+def split_segment(text: str) -> list[str]:
+    """Cut a long run of chat text (no speaker markers) into message-sized pieces."""
+    pieces: list[str] = []
+    for line in _LINE_SPLIT.split(text):
+        words = line.split()
+        if not words:
+            continue
+        for start in range(0, len(words), WINDOW_WORDS):
+            pieces.append(" ".join(words[start : start + WINDOW_WORDS]))
+    return pieces
+
+
+class Detector:
+    """Scores conversations; holds the patterns, threshold and optional model."""
+
+    def __init__(
+        self,
+        *,
+        model: TrainedModel | None = None,
+        threshold: float | None = None,
+        extractor: SignalExtractor | None = None,
+    ) -> None:
+        self.model = model
+        self.extractor = extractor or default_extractor()
+        if threshold is None:
+            threshold = model.threshold if model is not None else DEFAULT_THRESHOLD
+        if not 0.0 <= threshold <= 1.0:
+            raise ValueError(f"threshold must be in [0, 1], got {threshold}")
+        self.threshold = threshold
+
+    # -- streaming ---------------------------------------------------------
+    def new_conversation(self, conversation_id: str) -> ConversationState:
+        """A fresh streaming state for one conversation."""
+        return ConversationState(self, conversation_id)
+
+    def restore_conversation(self, data: dict[str, Any]) -> ConversationState:
+        """A state saved with ``ConversationState.to_dict``."""
+        return ConversationState.from_dict(self, data)
+
+    def update_model_state(self, state: ConversationState, text: str, found: MessageSignals) -> None:
+        """Let the trained model (if any) accumulate this message's features."""
+        if self.model is not None:
+            self.model.update_state(state._model_state, text)
+
+    def conversation_score(self, state: ConversationState) -> float:
+        """The running risk of a conversation state."""
+        if self.model is not None:
+            return self.model.score_state(state._model_state, state.evidence, state.child_context)
+        return conversation_risk(state.evidence, state.child_context)
+
+    # -- whole inputs ------------------------------------------------------
+    def result(self, state: ConversationState, label: int | None = None) -> ConversationResult:
+        """Freeze a state into a result with its strongest reasons."""
+        signals = sorted(
+            state.signals,
+            key=lambda s: (-s.weight, -CATEGORY_SEVERITY.get(s.category, 0), s.message_index),
+        )[:MAX_REPORTED_SIGNALS]
+        signals.sort(key=lambda s: (s.message_index, s.category))
+        return ConversationResult(
+            id=state.conversation_id,
+            score=state.risk,
+            flagged=state.flagged,
+            stage=state.stage,
+            stages=state.stages,
+            signals=signals,
+            message_count=state.message_count,
+            evidence=state.evidence,
+            child_context=state.child_context,
+            first_flagged_index=state.first_flagged_index,
+            author_scores=state.author_scores,
+            likely_groomer=state.likely_groomer if state.author_scores else None,
+            label=label,
+        )
+
+    def scan_messages(self, messages: Iterable[Message]) -> Iterator[ConversationResult]:
+        """Score every conversation in a message stream (any order of conversations).
+
+        Conversations are yielded as soon as a different conversation id follows
+        them when the input is grouped; interleaved input keeps every state open
+        until the end. Either way only per-conversation state is held, never
+        the messages.
+        """
+        states: dict[str, ConversationState] = {}
+        for message in messages:
+            state = states.get(message.conversation_id)
+            if state is None:
+                state = states[message.conversation_id] = self.new_conversation(
+                    message.conversation_id
+                )
+            state.add_message(message)
+        for state in states.values():
+            yield self.result(state)
+
+    def score_record(self, record: TextRecord) -> ConversationResult:
+        """Score one CSV row (a conversation or segment without speaker markers)."""
+        return self.score_records([record])[0]
+
+    def score_records(self, records: list[TextRecord]) -> list[ConversationResult]:
+        """Score CSV rows in one batch (a trained model vectorises them together)."""
+        states = []
+        for record in records:
+            state = self.new_conversation(record.id)
+            for index, piece in enumerate(split_segment(record.text)):
+                state.add_message(Message(record.id, str(index), "", piece))
+            states.append(state)
+        if self.model is not None and records:
+            scores = self.model.score_texts(
+                [r.text for r in records], [s.evidence for s in states],
+                [s.child_context for s in states],
+            )
+            for state, score in zip(states, scores, strict=True):
+                state._risk = score
+        return [self.result(s, label=r.label) for s, r in zip(states, records, strict=True)]
+
+
+@lru_cache(maxsize=8)
+def _load_cached(model_path: str | None, threshold: float | None) -> Detector:
+    if model_path is None:
+        return Detector(threshold=threshold)
+    from safeguard.text.model import TrainedModel
+
+    return Detector(model=TrainedModel.load(Path(model_path)), threshold=threshold)
+
+
+def load_detector(model_path: str | Path | None = None, threshold: float | None = None) -> Detector:
+    """The default detector, or one using a model saved by ``safeguard train`` (cached)."""
+    return _load_cached(str(model_path) if model_path is not None else None, threshold)

@@ -1,0 +1,136 @@
+"""Evasion-resistant text normalisation.
+
+Offenders write around keyword filters: leetspeak ("s3cr3t", "sn@p"), letters
+spaced or dotted apart ("s n a p", "s.n.a.p"), zero-width characters inside
+words, Cyrillic/Greek look-alike letters, emoji standing in for words and
+stretched letters ("pleeease"). ``normalize`` folds all of these into plain
+lower-case ASCII-ish text that the signal patterns are written against.
+
+Written by hand because no maintained library folds *chat* evasions: Unicode
+confusable tables (e.g. ``confusable_homoglyphs``) cover homoglyphs only, and
+leet/spacing/emoji folding is domain-specific. The homoglyph table below is the
+subset of Unicode's confusables.txt that maps to Latin letters used in chat.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+# Characters that render as nothing and are used to split words.
+_INVISIBLE = dict.fromkeys(
+    map(
+        ord,
+        "\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b\u200c\u200d\u200e\u200f"
+        "\u202a\u202b\u202c\u202d\u202e\u2060\u2061\u2062\u2063\u2064\u2066\u2067\u2068"
+        "\u2069\u206a\u206b\u206c\u206d\u206e\u206f\u3164\ufeff\uffa0",
+    ),
+    None,
+)
+
+# Cyrillic, Greek and other look-alikes of Latin letters (lower-cased first).
+_HOMOGLYPHS = str.maketrans(
+    {
+        "а": "a", "в": "b", "е": "e", "ё": "e", "к": "k", "м": "m", "н": "h", "о": "o",
+        "р": "p", "с": "c", "т": "t", "у": "y", "х": "x", "ѕ": "s", "і": "i", "ї": "i",
+        "ј": "j", "һ": "h", "ԁ": "d", "ԛ": "q", "ԝ": "w", "ɡ": "g", "ӏ": "l", "ᴀ": "a",
+        "α": "a", "β": "b", "ε": "e", "η": "n", "ι": "i", "κ": "k", "ν": "v", "ο": "o",
+        "ρ": "p", "τ": "t", "υ": "u", "χ": "x", "γ": "y", "ω": "w", "ϲ": "c", "ɑ": "a",
+        "ı": "i", "ℓ": "l", "ѵ": "v", "ս": "u", "օ": "o", "ց": "g", "ɩ": "i", "ʏ": "y",
+        "ᴄ": "c", "ᴅ": "d", "ᴇ": "e", "ɢ": "g", "ʜ": "h", "ɪ": "i", "ᴊ": "j", "ᴋ": "k",
+        "ʟ": "l", "ᴍ": "m", "ɴ": "n", "ᴏ": "o", "ᴘ": "p", "ʀ": "r", "ꜱ": "s", "ᴛ": "t",
+        "ᴜ": "u", "ᴠ": "v", "ᴡ": "w", "ᴢ": "z", "ß": "ss", "æ": "ae", "œ": "oe",
+        "ø": "o", "đ": "d", "ł": "l", "\u2019": "'", "\u2018": "'", "\u02bc": "'",
+        "`": "'", "\u201c": '"', "\u201d": '"',
+    }
+)
+
+# Emoji that stand in for the words the patterns look for.
+_EMOJI_WORDS = {
+    "👻": " snapchat ", "📷": " pic ", "📸": " pic ", "🖼": " pic ", "🤳": " selfie ",
+    "🎥": " video ", "📹": " video ", "🤫": " secret ", "🙊": " secret ", "🤐": " secret ",
+    "🎁": " gift ", "💰": " money ", "💵": " money ", "💸": " money ", "💲": " money ",
+    "🤑": " money ", "💳": " card ", "🏠": " home ", "🏡": " home ", "🏫": " school ",
+    "🚗": " car ", "🚙": " car ", "📍": " location ", "📱": " phone ", "☎": " phone ",
+    "📞": " phone ", "😘": " kiss ", "💋": " kiss ", "😍": " love ", "❤": " love ",
+    "♥": " love ", "💕": " love ", "💖": " love ", "💗": " love ", "🥰": " love ",
+    "🔥": " hot ", "👀": " look ", "🍑": " body ", "🍆": " body ", "🛏": " bed ",
+    "🎮": " game ", "💎": " gems ", "🪙": " coins ",
+}
+_EMOJI_RE = re.compile("|".join(map(re.escape, sorted(_EMOJI_WORDS, key=len, reverse=True))))
+
+# Leetspeak inside a word: only applied to tokens that mix letters with these.
+_LEET = str.maketrans(
+    {"4": "a", "@": "a", "3": "e", "1": "i", "!": "i", "0": "o", "5": "s", "$": "s",
+     "7": "t", "+": "t", "8": "b", "9": "g", "|": "l", "€": "e", "£": "l", "¡": "i"}
+)
+_LEET_CHARS = "4@31!05$7+89|€£¡"
+_TOKEN_WITH_LEET = re.compile(r"[a-z0-9@!$+|€£¡]*[a-z][a-z0-9@!$+|€£¡]*")
+
+# "s n a p", "s.n.a.p", "s-n-a-p", "s_n_a_p", "s*n*a*p": three or more single letters.
+_SPACED = re.compile(r"(?<![a-z0-9])(?:[a-z0-9@$!][ .\-_*/\\]{1,2}){2,}[a-z0-9@$!](?![a-z0-9])")
+_SEPARATOR = re.compile(r"[ .\-_*/\\]")
+# Stretched letters: three or more of the same letter become two ("pleeease" -> "pleease").
+_STRETCH = re.compile(r"([a-z])\1{2,}")
+_WS = re.compile(r"\s+")
+# Letters split by dots or stars inside a word: "s.e.c.r.e.t" handled above, "sec*ret" here.
+_INNER_PUNCT = re.compile(r"(?<=[a-z])[*.](?=[a-z]{2})")
+
+
+def _deleet_token(match: re.Match[str]) -> str:
+    token = match.group(0)
+    if not any(ch in _LEET_CHARS for ch in token):
+        return token
+    # Trailing "!!!" or "1!!" is emphasis, not a letter.
+    stripped = token.rstrip("!1")
+    if stripped != token and stripped and not any(ch in _LEET_CHARS for ch in stripped):
+        return token
+    if stripped != token and stripped:
+        return _deleet_token_core(stripped) + token[len(stripped):]
+    return _deleet_token_core(token)
+
+
+def _deleet_token_core(token: str) -> str:
+    letters = sum(ch.isalpha() for ch in token)
+    # Leave real numbers and times ("13", "4pm", "2nite") mostly alone: a token
+    # needs at least two letters and a leet character between or after letters.
+    if letters < 2 and not (letters == 1 and len(token) >= 3):
+        return token
+    if re.fullmatch(r"\d+(am|pm|th|st|nd|rd|s|yo|y|yrs|k|m|f)", token):
+        return token
+    return token.translate(_LEET)
+
+
+# Words worth re-joining when spelled out letter by letter. Joining every run of
+# single letters would wreck ordinary chat ("u r 2 cute"), so only runs that
+# spell one of these (after leet folding) are joined.
+SPELLED_KEYWORDS = frozenset(
+    ["snap", "snapchat", "kik", "discord", "whatsapp", "insta", "instagram", "telegram", "skype", "wickr", "signal", "viber", "line", "text", "call", "phone", "number", "pic", "pics", "pix", "photo", "photos", "selfie", "video", "vid", "cam", "webcam", "facetime", "nude", "nudes", "naked", "secret", "delete", "meet", "alone", "home", "address", "school", "age", "asl", "sexy", "sex", "bra", "body", "kiss", "money", "gift", "cash", "paypal", "venmo", "cashapp", "robux", "vbucks"]
+)
+
+
+def _join_spaced(match: re.Match[str]) -> str:
+    joined = _SEPARATOR.sub("", match.group(0))
+    if joined.translate(_LEET) in SPELLED_KEYWORDS or joined in SPELLED_KEYWORDS:
+        return " " + joined + " "
+    return match.group(0)
+
+
+@lru_cache(maxsize=65536)
+def normalize(text: str) -> str:
+    """Fold evasions into plain lower-case text the signal patterns can read."""
+    if not text:
+        return ""
+    folded = unicodedata.normalize("NFKC", text).translate(_INVISIBLE)
+    folded = _EMOJI_RE.sub(lambda m: _EMOJI_WORDS[m.group(0)], folded)
+    folded = folded.lower().translate(_HOMOGLYPHS)
+    # Strip combining accents left after NFKC ("ş" -> "s") but keep other scripts.
+    folded = "".join(
+        ch for ch in unicodedata.normalize("NFKD", folded) if not unicodedata.combining(ch)
+    )
+    folded = _SPACED.sub(_join_spaced, folded)
+    folded = _INNER_PUNCT.sub("", folded)
+    folded = _TOKEN_WITH_LEET.sub(_deleet_token, folded)
+    folded = _STRETCH.sub(r"\1\1", folded)
+    return _WS.sub(" ", folded).strip()
