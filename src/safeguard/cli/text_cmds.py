@@ -35,6 +35,7 @@ PredatorsOpt = Annotated[str | None, typer.Option(help="PAN12: file of predator 
 LabelsOpt = Annotated[str | None, typer.Option(help="JSONL/PAN12: CSV of conversation_id,label.")]
 SkipBadOpt = Annotated[bool, typer.Option("--skip-bad", help="Skip bad records, count and report them.")]
 ModelOpt = Annotated[Path | None, typer.Option("--model", "-m", help="Model file from `safeguard train` (default: built-in detector).")]
+FastOpt = Annotated[bool, typer.Option("--fast", help="Fast path only: skip the nearest-example (embedding) stage.")]
 ThresholdOpt = Annotated[float | None, typer.Option(min=0.0, max=1.0, help="Flagging threshold (default: the model's).")]
 
 
@@ -102,13 +103,14 @@ def scan(
     labels: LabelsOpt = None,
     skip_bad: SkipBadOpt = False,
     top: Annotated[int, typer.Option(help="Table output: how many conversations to list.")] = 25,
+    fast: FastOpt = False,
 ) -> None:
     """Score conversations for grooming risk, with the signals behind each score."""
     from safeguard.text import load_detector
     from safeguard.text.pipeline import scan_input
 
     spec = _spec(input_path, fmt, text_column, id_column, label_column, predators, labels, skip_bad)
-    detector = load_detector(model, threshold)
+    detector = load_detector(model, threshold, embeddings=False if fast else None)
     results = []
     count = 0
     out = sys.stdout
@@ -176,7 +178,7 @@ def train(
     from safeguard.text.pipeline import load_training_set
 
     spec = _spec(input_path, fmt, text_column, id_column, label_column, predators, labels, skip_bad)
-    detector = load_detector()
+    detector = load_detector(embeddings=False)
     with _progress(True, "reading") as tick:
         data = load_training_set(spec, detector, on_record=tick)
     _report_skipped(spec)
@@ -203,6 +205,7 @@ def eval_cmd(
     labels: LabelsOpt = None,
     skip_bad: SkipBadOpt = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print the metrics as JSON.")] = False,
+    fast: FastOpt = False,
 ) -> None:
     """ROC-AUC, PR-AUC, precision, recall, F1, F0.5 and the confusion matrix."""
     from safeguard.eval.metrics import compute_metrics
@@ -210,7 +213,7 @@ def eval_cmd(
     from safeguard.text.pipeline import scan_input
 
     spec = _spec(input_path, fmt, text_column, id_column, label_column, predators, labels, skip_bad)
-    detector = load_detector(model, threshold)
+    detector = load_detector(model, threshold, embeddings=False if fast else None)
     ys: list[int] = []
     scores: list[float] = []
     with _progress(True, "evaluating") as tick:

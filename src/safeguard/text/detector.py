@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 DEFAULT_THRESHOLD = 0.5
 MAX_REPORTED_SIGNALS = 50
 WINDOW_WORDS = 24
+MESSAGE_BATCH = 512
 _LINE_SPLIT = re.compile(r"[\r\n]+")
 
 
@@ -102,8 +103,12 @@ class Detector:
         model: TrainedModel | None = None,
         threshold: float | None = None,
         extractor: SignalExtractor | None = None,
+        embeddings: bool | None = None,
     ) -> None:
         self.model = model
+        # The nearest-example stage backs the hand-set lexicon; a trained model
+        # has learnt the platform's own phrasing and does without it.
+        self.embeddings = (model is None) if embeddings is None else embeddings
         self.extractor = extractor or default_extractor()
         if threshold is None:
             threshold = model.threshold if model is not None else DEFAULT_THRESHOLD
@@ -120,6 +125,29 @@ class Detector:
         """A state saved with ``ConversationState.to_dict``."""
         return ConversationState.from_dict(self, data)
 
+    def needs_embedding(self, found: MessageSignals) -> bool:
+        """The cascade rule: only messages the fast path found something in go on
+        to the (slower) nearest-example stage."""
+        return self.embeddings and (bool(found.hits) or found.child_context > 0.0)
+
+    def embedding_scores(self, texts: list[str]) -> list[float]:
+        """Contrastive nearest-example scores (positive = closer to a tactic)."""
+        from safeguard.text.banks import ExampleBanks
+
+        scores, _ = ExampleBanks.cached().scores(texts)
+        return [float(v) for v in scores]
+
+    def add_messages(self, pairs: list[tuple[ConversationState, Message]]) -> None:
+        """Feed many messages at once, embedding the cascade's share in one batch."""
+        found = [self.extractor.extract(message.text) for _, message in pairs]
+        wanted = [i for i, f in enumerate(found) if self.needs_embedding(f)]
+        scores: dict[int, float] = {}
+        if wanted:
+            values = self.embedding_scores([pairs[i][1].text for i in wanted])
+            scores = dict(zip(wanted, values, strict=True))
+        for i, (state, message) in enumerate(pairs):
+            state.add_message(message, found=found[i], embedding_score=scores.get(i))
+
     def update_model_state(self, state: ConversationState, text: str, found: MessageSignals) -> None:
         """Let the trained model (if any) accumulate this message's features."""
         if self.model is not None:
@@ -129,7 +157,7 @@ class Detector:
         """The running risk of a conversation state."""
         if self.model is not None:
             return self.model.score_state(state._model_state, state.evidence, state.child_context)
-        return conversation_risk(state.evidence, state.child_context)
+        return conversation_risk(state.evidence, state.child_context, state.embedding_evidence)
 
     # -- whole inputs ------------------------------------------------------
     def result(self, state: ConversationState, label: int | None = None) -> ConversationResult:
@@ -164,13 +192,18 @@ class Detector:
         the messages.
         """
         states: dict[str, ConversationState] = {}
+        pending: list[tuple[ConversationState, Message]] = []
         for message in messages:
             state = states.get(message.conversation_id)
             if state is None:
                 state = states[message.conversation_id] = self.new_conversation(
                     message.conversation_id
                 )
-            state.add_message(message)
+            pending.append((state, message))
+            if len(pending) >= MESSAGE_BATCH:
+                self.add_messages(pending)
+                pending = []
+        self.add_messages(pending)
         for state in states.values():
             yield self.result(state)
 
@@ -181,11 +214,13 @@ class Detector:
     def score_records(self, records: list[TextRecord]) -> list[ConversationResult]:
         """Score CSV rows in one batch (a trained model vectorises them together)."""
         states = []
+        pairs: list[tuple[ConversationState, Message]] = []
         for record in records:
             state = self.new_conversation(record.id)
-            for index, piece in enumerate(split_segment(record.text)):
-                state.add_message(Message(record.id, str(index), "", piece))
             states.append(state)
+            for index, piece in enumerate(split_segment(record.text)):
+                pairs.append((state, Message(record.id, str(index), "", piece)))
+        self.add_messages(pairs)
         if self.model is not None and records:
             scores = self.model.score_texts(
                 [r.text for r in records], [s.evidence for s in states],
@@ -197,14 +232,22 @@ class Detector:
 
 
 @lru_cache(maxsize=8)
-def _load_cached(model_path: str | None, threshold: float | None) -> Detector:
+def _load_cached(model_path: str | None, threshold: float | None, embeddings: bool | None) -> Detector:
     if model_path is None:
-        return Detector(threshold=threshold)
+        return Detector(threshold=threshold, embeddings=embeddings)
     from safeguard.text.model import TrainedModel
 
-    return Detector(model=TrainedModel.load(Path(model_path)), threshold=threshold)
+    return Detector(model=TrainedModel.load(Path(model_path)), threshold=threshold, embeddings=embeddings)
 
 
-def load_detector(model_path: str | Path | None = None, threshold: float | None = None) -> Detector:
-    """The default detector, or one using a model saved by ``safeguard train`` (cached)."""
-    return _load_cached(str(model_path) if model_path is not None else None, threshold)
+def load_detector(
+    model_path: str | Path | None = None,
+    threshold: float | None = None,
+    embeddings: bool | None = None,
+) -> Detector:
+    """The default detector, or one using a model saved by ``safeguard train`` (cached).
+
+    ``embeddings`` switches the nearest-example stage on or off (default: on
+    for the built-in detector, off with a trained model).
+    """
+    return _load_cached(str(model_path) if model_path is not None else None, threshold, embeddings)

@@ -16,7 +16,7 @@ from safeguard.ingest import (
     read_predator_ids,
 )
 from safeguard.ingest.records import BadInputReport, Message, TextRecord
-from safeguard.text.detector import ConversationResult, Detector, split_segment
+from safeguard.text.detector import MESSAGE_BATCH, ConversationResult, Detector, split_segment
 from safeguard.text.state import ConversationState
 
 FORMATS = ("jsonl", "pan12", "csv")
@@ -107,6 +107,7 @@ def scan_input(
     label_of = _conversation_labels(spec)
     states: dict[str, ConversationState] = {}
     authors: dict[str, set[str]] = {}
+    pending: list[tuple[ConversationState, Message]] = []
     for message in _messages(spec, fmt):
         tick()
         state = states.get(message.conversation_id)
@@ -114,7 +115,11 @@ def scan_input(
             state = states[message.conversation_id] = detector.new_conversation(message.conversation_id)
             authors[message.conversation_id] = set()
         authors[message.conversation_id].add(message.sender_id)
-        state.add_message(message)
+        pending.append((state, message))
+        if len(pending) >= MESSAGE_BATCH:
+            detector.add_messages(pending)
+            pending = []
+    detector.add_messages(pending)
     for cid, state in states.items():
         yield detector.result(state, label=label_of(cid, authors[cid]))
 

@@ -57,7 +57,16 @@ CHILD_INTERACTION: dict[str, float] = {
 CHILD_CONTEXT_WEIGHT = 1.4
 BREADTH_WEIGHT = 0.45
 BREADTH_MIN_EVIDENCE = 0.4
-EMBEDDING_WEIGHT = 1.2
+EMBEDDING_WEIGHT = 4.0
+# A message counts towards nearest-example evidence by how far its contrastive
+# score exceeds this margin (capped), so near-ties with harmless examples add nothing.
+EMBEDDING_MARGIN = 0.25
+EMBEDDING_CAP = 2.0
+
+
+def embedding_excess(score: float) -> float:
+    """One message's contribution to the conversation's nearest-example evidence."""
+    return min(max(score - EMBEDDING_MARGIN, 0.0), EMBEDDING_CAP)
 
 
 def noisy_or(weights: Iterable[float]) -> float:
@@ -91,7 +100,9 @@ def conversation_logit(
         if e:
             z += CATEGORY_WEIGHT[category] * e
             z += CHILD_INTERACTION[category] * e * child_context
-    z += BREADTH_WEIGHT * max(breadth(evidence) - 1, 0)
+    # Many tactics at once is telling mainly when a child is there: adults
+    # flirting also ask for photos, a meeting and a number.
+    z += BREADTH_WEIGHT * max(breadth(evidence) - 1, 0) * (0.4 + 0.6 * child_context)
     z += EMBEDDING_WEIGHT * embedding_evidence
     return z
 

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from safeguard.ingest.records import Message
 from safeguard.text.categories import CATEGORIES, STAGE_ORDER, Stage
-from safeguard.text.scoring import BREADTH_MIN_EVIDENCE, conversation_risk
+from safeguard.text.scoring import BREADTH_MIN_EVIDENCE, conversation_risk, embedding_excess
+from safeguard.text.signals import MessageSignals
 
 if TYPE_CHECKING:
     from safeguard.text.detector import Detector
@@ -78,13 +79,24 @@ class ConversationState:
         self._evidence = _Evidence()
         self._authors: dict[str, _Evidence] = {}
         self._signals: list[Signal] = []
-        self._embedding_scores: list[float] = []
+        self.embedded_count = 0
+        self.embedding_mass = 0.0
         self._model_state: dict[str, Any] = {}
         self._risk = 0.0
 
     # -- feeding -----------------------------------------------------------
-    def add_message(self, message: Message | str) -> MessageAssessment:
-        """Score one message and update the conversation's running risk."""
+    def add_message(
+        self,
+        message: Message | str,
+        *,
+        found: MessageSignals | None = None,
+        embedding_score: float | None = None,
+    ) -> MessageAssessment:
+        """Score one message and update the conversation's running risk.
+
+        ``found`` and ``embedding_score`` may be computed ahead in a batch
+        (``Detector.add_messages``); otherwise they are computed here.
+        """
         if isinstance(message, str):
             message = Message(self.conversation_id, str(self.message_count), "", message)
         index = self.message_count
@@ -92,7 +104,13 @@ class ConversationState:
         sender = message.sender_id
         if message.sender_age_band and sender:
             self.age_bands[sender] = message.sender_age_band
-        found = self.detector.extractor.extract(message.text)
+        if found is None:
+            found = self.detector.extractor.extract(message.text)
+        if embedding_score is None and self.detector.needs_embedding(found):
+            embedding_score = self.detector.embedding_scores([message.text])[0]
+        if embedding_score is not None:
+            self.embedded_count += 1
+            self.embedding_mass += embedding_excess(embedding_score)
         author = self._authors.setdefault(sender, _Evidence()) if sender else None
         new_signals: list[Signal] = []
         for hit in found.hits:
@@ -156,6 +174,12 @@ class ConversationState:
         if others or len(self.age_bands) < 2:
             return max(lexical, 0.8)
         return max(min(lexical, 0.5), 0.25)  # children and teens among themselves
+
+    @property
+    def embedding_evidence(self) -> float:
+        """Nearest-example evidence: how much of the chat sits closer to tactics
+        than to harmless look-alikes, per message (so length does not inflate it)."""
+        return self.embedding_mass / max(self.message_count, 1)
 
     @property
     def risk(self) -> float:
@@ -224,7 +248,8 @@ class ConversationState:
                 for a, e in self._authors.items()
             },
             "signals": [s.to_dict() for s in self._signals],
-            "embedding_scores": self._embedding_scores,
+            "embedded_count": self.embedded_count,
+            "embedding_mass": self.embedding_mass,
             "model_state": self._model_state,
             "risk": self._risk,
         }
@@ -247,7 +272,8 @@ class ConversationState:
             for a, e in data.get("authors", {}).items()
         }
         state._signals = [Signal(**s) for s in data.get("signals", [])]
-        state._embedding_scores = list(data.get("embedding_scores", []))
+        state.embedded_count = int(data.get("embedded_count", 0))
+        state.embedding_mass = float(data.get("embedding_mass", 0.0))
         state._model_state = dict(data.get("model_state", {}))
         state._risk = float(data.get("risk", 0.0))
         return state
