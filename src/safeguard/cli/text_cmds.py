@@ -129,7 +129,7 @@ def scan(
 
 
 def _print_table(results, *, early: bool, top: int, threshold: float) -> None:  # type: ignore[no-untyped-def]
-    console = Console()
+    console = Console(width=None if Console().is_terminal else 160)
     results.sort(key=lambda r: -r.score)
     flagged = sum(r.flagged for r in results)
     table = Table(title=f"Grooming risk: {flagged} of {len(results)} flagged (threshold {threshold:.2f})")
@@ -137,7 +137,7 @@ def _print_table(results, *, early: bool, top: int, threshold: float) -> None:  
     table.add_column("score", justify="right")
     table.add_column("flag")
     table.add_column("stage")
-    table.add_column("signals (category: message)", overflow="fold")
+    table.add_column("signals (category@message)", overflow="fold", ratio=1)
     table.add_column("likely groomer", overflow="fold")
     if early:
         table.add_column("first flagged at", justify="right")
@@ -145,7 +145,7 @@ def _print_table(results, *, early: bool, top: int, threshold: float) -> None:  
         seen: dict[str, list[int]] = {}
         for signal in result.signals:
             seen.setdefault(signal.category, []).append(signal.message_index)
-        summary = ", ".join(f"{c}: {','.join(map(str, idx[:4]))}" for c, idx in seen.items())
+        summary = " ".join(f"{c}@{','.join(map(str, idx[:3]))}" for c, idx in seen.items())
         row = [result.id, f"{result.score:.3f}", "[bold red]FLAG[/]" if result.flagged else "",
                result.stage, summary or "-", result.likely_groomer or "-"]
         if early:

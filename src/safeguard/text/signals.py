@@ -39,6 +39,7 @@ class MessageSignals:
     hits: tuple[Hit, ...]
     child_context: float  # strongest child-context cue in the message, 0 if none
     child_reasons: tuple[str, ...]
+    harmless_topics: frozenset[str] = frozenset()  # categories a harmless topic excuses
 
 
 _EMPTY = MessageSignals((), 0.0, ())
@@ -67,6 +68,10 @@ class SignalExtractor:
         return {c: re.compile(expand(rx)) for c, rx in DAMPENERS.items()}
 
     @cached_property
+    def _topic_screen(self) -> re.Pattern[str]:
+        return re.compile("|".join(f"(?:{expand(rx)})" for rx in DAMPENERS.values()))
+
+    @cached_property
     def _child_patterns(self) -> list[tuple[re.Pattern[str], object]]:
         return [(re.compile(expand(p.regex)), p) for p in CHILD_CONTEXT]
 
@@ -79,8 +84,13 @@ class SignalExtractor:
     def extract(self, text: str) -> MessageSignals:
         """Signals in one message: at most one hit per category (the strongest)."""
         normalised = normalize(text)
-        if not normalised or self._screen.search(normalised) is None:
+        if not normalised:
             return _EMPTY
+        if self._screen.search(normalised) is None:
+            if self._topic_screen.search(normalised) is None:
+                return _EMPTY
+            topics = frozenset(c for c, rx in self._dampeners.items() if rx.search(normalised))
+            return MessageSignals((), 0.0, (), topics)
         hits: list[Hit] = []
         for category, patterns in self._category_patterns:
             best: tuple[float, object, re.Match[str]] | None = None
@@ -105,9 +115,10 @@ class SignalExtractor:
             if regex.search(normalised):
                 child = max(child, pattern.weight)
                 reasons.append(pattern.name)
-        if not hits and not reasons:
+        topics = frozenset(c for c, rx in self._dampeners.items() if rx.search(normalised))
+        if not hits and not reasons and not topics:
             return _EMPTY
-        return MessageSignals(tuple(hits), child, tuple(reasons))
+        return MessageSignals(tuple(hits), child, tuple(reasons), topics)
 
 
 _default_extractor: SignalExtractor | None = None

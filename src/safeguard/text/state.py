@@ -21,6 +21,11 @@ if TYPE_CHECKING:
     from safeguard.text.detector import Detector
 
 MAX_KEPT_SIGNALS = 200
+YOUNG_BANDS = frozenset({"child", "teen"})
+# Once a harmless topic (a surprise party, a game) is seen in a conversation,
+# later hits of the tactics it excuses keep this share of their weight.
+TOPIC_DAMPEN = 0.5
+YOUNG_SENDER_DAMPEN = 0.5
 STATE_VERSION = 1
 
 
@@ -76,6 +81,7 @@ class ConversationState:
         self.message_count = 0
         self.first_flagged_index: int | None = None
         self.age_bands: dict[str, str] = {}
+        self.harmless_topics: set[str] = set()
         self._evidence = _Evidence()
         self._authors: dict[str, _Evidence] = {}
         self._signals: list[Signal] = []
@@ -112,15 +118,23 @@ class ConversationState:
             self.embedded_count += 1
             self.embedding_mass += embedding_excess(embedding_score)
         author = self._authors.setdefault(sender, _Evidence()) if sender else None
+        sender_is_young = self.age_bands.get(sender) in YOUNG_BANDS
         new_signals: list[Signal] = []
         for hit in found.hits:
-            self._evidence.add(hit.category, hit.weight)
+            weight = hit.weight
+            if hit.category in self.harmless_topics:
+                weight *= TOPIC_DAMPEN  # e.g. more secrecy in a chat about a surprise party
+            if sender_is_young:
+                weight *= YOUNG_SENDER_DAMPEN  # tactics are the groomer's; a child's words count less
+            weight = round(weight, 4)
+            self._evidence.add(hit.category, weight)
             if author is not None:
-                author.add(hit.category, hit.weight)
+                author.add(hit.category, weight)
             new_signals.append(
-                Signal(hit.category, index, hit.excerpt, hit.weight, hit.reason, hit.stage,
+                Signal(hit.category, index, hit.excerpt, weight, hit.reason, hit.stage,
                        sender or None, message.message_id)
             )
+        self.harmless_topics |= found.harmless_topics
         if found.child_context:
             self._evidence.child_remaining *= 1.0 - found.child_context
         self._keep(new_signals)
@@ -241,6 +255,7 @@ class ConversationState:
             "message_count": self.message_count,
             "first_flagged_index": self.first_flagged_index,
             "age_bands": self.age_bands,
+            "harmless_topics": sorted(self.harmless_topics),
             "remaining": self._evidence.remaining,
             "child_remaining": self._evidence.child_remaining,
             "authors": {
@@ -263,6 +278,7 @@ class ConversationState:
         state.message_count = int(data["message_count"])
         state.first_flagged_index = data.get("first_flagged_index")
         state.age_bands = dict(data.get("age_bands", {}))
+        state.harmless_topics = set(data.get("harmless_topics", []))
         state._evidence = _Evidence(
             {c: float(v) for c, v in data["remaining"].items() if c in CATEGORIES},
             float(data["child_remaining"]),
