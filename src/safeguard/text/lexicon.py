@@ -173,6 +173,7 @@ DAMPENERS: dict[str, str] = {
 # Evidence that a participant is a child, or that the other knows they are.
 CHILD_CONTEXT: list[Pattern] = [
     P(r"\b{IM} (?:only |just |almost |nearly |turning |gonna be )?{YOUNG_AGE}\b(?! ?(?:min|mins|minutes|hours|hrs|pm|am|miles|km|%|dollars|bucks|quid|pounds|inches|times|percent|o'?clock|k\b))", 0.8, "says they are under 16"),
+    P(r"\b(?:asl|a/s/l|how old (?:r|are|re) (?:u|you|ya)|what(?:'s| is)? (?:ur|your) age|age)\s*\??\s*(?:{IM} )?{YOUNG_AGE}\b(?! ?(?:min|mins|minutes|hours|hrs|pm|am|miles|km|%))", 0.75, "answers an age question with an age under 16"),
     P(r"\b{IM} (?:only |just )?1[67]\b(?! ?(?:min|mins|minutes|hours|hrs|pm|am|miles|km|%|dollars|bucks|quid|pounds|inches|times|percent|o'?clock))|\b1[67] ?(?:yo|y/o|yrs|years old)\b", 0.35, "says they are 16 or 17"),
     P(r"\b{YOUNG_AGE} ?(?:yo|y/o|y\.o\.|yrs|years|year|yr)(?: old)?\b|\b{YOUNG_AGE} ?/ ?[fm]\b|\b{YOUNG_AGE} [fm]\b|\b[fm] ?/ ?{YOUNG_AGE}\b|\b{YOUNG_AGE} (?:f|m|girl|boy) (?:from|here|in)\b", 0.7, "states an age under 16"),
     P(r"\b(?:i'?m|im|i am|in) (?:in )?(?:the )?(?:[4-9]th|fourth|fifth|sixth|seventh|eighth|ninth|5th|6th|7th|8th|9th) (?:grade|grd)\b|\b(?:year|yr) (?:[4-9]|10)\b|\b(?:middle|junior high|elementary|primary|intermediate) school\b|\bjr high\b|\bfreshman in high school\b|\bmiddle skool\b", 0.7, "school year of a child"),
@@ -180,6 +181,11 @@ CHILD_CONTEXT: list[Pattern] = [
     P(r"\b{UR} (?:so |too |very |really )?(?:young|underage|under ?age|a kid|a child|just a kid|jailbait|a minor|minor)\b|\b{UR} (?:only )?{YOUNG_AGE}\b|\bsince {UR} (?:only )?{YOUNG_AGE}\b|\b(?:age|ages) (?:is|r|are|iz) (?:just|only) (?:a )?(?:number|numbers)\b|\b(?:too|so) young\b|\b(?:sex offender|jailbait|jail bait)\b|\bi(?:'m| am)? (?:a lot |much |way )?older (?:than {U})?\b|\b(?:do|would|does) {U} (?:mind|care) (?:that )?(?:i'?m|im|i am) (?:older|\d\d)\b|\b(?:older|old) (?:guy|man|men|dude|woman)\b|\bage difference\b|\bage gap\b", 0.6, "age gap acknowledged"),
     P(r"\b(?:illegal|jail|prison|arrested|cops|police|predator|trouble with the law)\b", 0.2, "talks of the law"),
 ]
+
+
+# A reply that is just an age ("12", "13 u?", "14 f") right after an age question.
+AGE_REPLY = r"^\W*{YOUNG_AGE}\b(?! ?(?:min|mins|minutes|hours|hrs|pm|am|miles|km|%|:))(?:\W+(?:u|you|wbu|hbu|f|m|girl|boy|and u|n u|\?))*\W*$"
+AGE_REPLY_WEIGHT = 0.8
 
 
 def compiled_patterns() -> dict[str, list[tuple[object, Pattern]]]:

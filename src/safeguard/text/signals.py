@@ -13,7 +13,15 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from safeguard.text.categories import CATEGORY_STAGE
-from safeguard.text.lexicon import CHILD_CONTEXT, DAMPEN_FACTOR, DAMPENERS, PATTERNS, expand
+from safeguard.text.lexicon import (
+    AGE_REPLY,
+    AGE_REPLY_WEIGHT,
+    CHILD_CONTEXT,
+    DAMPEN_FACTOR,
+    DAMPENERS,
+    PATTERNS,
+    expand,
+)
 from safeguard.text.normalize import normalize
 
 EXCERPT_CHARS = 200
@@ -66,6 +74,14 @@ class SignalExtractor:
     @cached_property
     def _dampeners(self) -> dict[str, re.Pattern[str]]:
         return {c: re.compile(expand(rx)) for c, rx in DAMPENERS.items()}
+
+    @cached_property
+    def _age_reply(self) -> re.Pattern[str]:
+        return re.compile(expand(AGE_REPLY))
+
+    def age_reply(self, text: str) -> float:
+        """Child-context weight of a bare age reply ("12", "13 u?"), else 0."""
+        return AGE_REPLY_WEIGHT if self._age_reply.search(normalize(text)) else 0.0
 
     @cached_property
     def _topic_screen(self) -> re.Pattern[str]:

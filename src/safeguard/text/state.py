@@ -82,6 +82,7 @@ class ConversationState:
         self.first_flagged_index: int | None = None
         self.age_bands: dict[str, str] = {}
         self.harmless_topics: set[str] = set()
+        self._age_asked_by: str | None = None
         self._evidence = _Evidence()
         self._authors: dict[str, _Evidence] = {}
         self._signals: list[Signal] = []
@@ -135,8 +136,15 @@ class ConversationState:
                        sender or None, message.message_id)
             )
         self.harmless_topics |= found.harmless_topics
-        if found.child_context:
-            self._evidence.child_remaining *= 1.0 - found.child_context
+        child = found.child_context
+        if self._age_asked_by is not None and self._age_asked_by != sender:
+            child = max(child, self.detector.extractor.age_reply(message.text))
+        self._age_asked_by = (
+            sender if any(h.category == "age_location_probe" and h.reason == "asks age" for h in found.hits)
+            else None
+        )
+        if child:
+            self._evidence.child_remaining *= 1.0 - child
         self._keep(new_signals)
         self.detector.update_model_state(self, message.text, found)
         self._risk = self.detector.conversation_score(self)
@@ -256,6 +264,7 @@ class ConversationState:
             "first_flagged_index": self.first_flagged_index,
             "age_bands": self.age_bands,
             "harmless_topics": sorted(self.harmless_topics),
+            "age_asked_by": self._age_asked_by,
             "remaining": self._evidence.remaining,
             "child_remaining": self._evidence.child_remaining,
             "authors": {
@@ -279,6 +288,7 @@ class ConversationState:
         state.first_flagged_index = data.get("first_flagged_index")
         state.age_bands = dict(data.get("age_bands", {}))
         state.harmless_topics = set(data.get("harmless_topics", []))
+        state._age_asked_by = data.get("age_asked_by")
         state._evidence = _Evidence(
             {c: float(v) for c, v in data["remaining"].items() if c in CATEGORIES},
             float(data["child_remaining"]),
