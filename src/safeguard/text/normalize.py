@@ -290,18 +290,31 @@ def _join_spaced(match: re.Match[str]) -> str:
     return match.group(0)
 
 
+_LEET_ADJACENT = re.compile(r"[a-z][0-9@!$+|€£¡]|[0-9@$+|€£¡][a-z]")
+_MAYBE_SPACED = re.compile(r"(?<![a-z0-9])[a-z0-9@$!][ .\-_*/\\]{1,2}[a-z0-9@$!][ .\-_*/\\]")
+
+
 @lru_cache(maxsize=65536)
 def normalize(text: str) -> str:
     """Fold evasions into plain lower-case text the signal patterns can read."""
     if not text:
         return ""
-    folded = unicodedata.normalize("NFKC", text).translate(_INVISIBLE)
-    folded = _EMOJI_RE.sub(lambda m: _EMOJI_WORDS[m.group(0)], folded)
-    folded = folded.lower().translate(_HOMOGLYPHS)
-    # Strip combining accents left after NFKC ("ş" -> "s") but keep other scripts.
-    folded = "".join(ch for ch in unicodedata.normalize("NFKD", folded) if not unicodedata.combining(ch))
-    folded = _SPACED.sub(_join_spaced, folded)
-    folded = _INNER_PUNCT.sub("", folded)
-    folded = _TOKEN_WITH_LEET.sub(_deleet_token, folded)
+    if text.isascii():
+        # Most chat is ASCII: no Unicode folding, emoji or homoglyphs to undo.
+        folded = text.lower().translate(_HOMOGLYPHS)
+    else:
+        folded = unicodedata.normalize("NFKC", text).translate(_INVISIBLE)
+        folded = _EMOJI_RE.sub(lambda m: _EMOJI_WORDS[m.group(0)], folded)
+        folded = folded.lower().translate(_HOMOGLYPHS)
+        # Strip combining accents left after NFKC ("ş" -> "s") but keep other scripts.
+        folded = "".join(
+            ch for ch in unicodedata.normalize("NFKD", folded) if not unicodedata.combining(ch)
+        )
+    if _MAYBE_SPACED.search(folded):
+        folded = _SPACED.sub(_join_spaced, folded)
+    if "*" in folded or "." in folded:
+        folded = _INNER_PUNCT.sub("", folded)
+    if _LEET_ADJACENT.search(folded):
+        folded = _TOKEN_WITH_LEET.sub(_deleet_token, folded)
     folded = _STRETCH.sub(r"\1\1", folded)
-    return _WS.sub(" ", folded).strip()
+    return " ".join(folded.split())

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cached_property
 
 from safeguard.text.categories import CATEGORY_STAGE
 from safeguard.text.lexicon import (
@@ -20,6 +19,7 @@ from safeguard.text.lexicon import (
     DAMPEN_FACTOR,
     DAMPENERS,
     PATTERNS,
+    Pattern,
     expand,
 )
 from safeguard.text.normalize import normalize
@@ -61,62 +61,107 @@ def _excerpt(original: str, normalised: str, start: int, end: int) -> str:
     return ("…" if left else "") + normalised[left:right] + ("…" if right < len(normalised) else "")
 
 
+def strip_lookarounds(pattern: str) -> str:
+    """Drop lookahead/lookbehind groups: the result matches a superset of the input.
+
+    RE2 (linear-time, multi-pattern) has no lookarounds, so it screens with the
+    stripped pattern and Python's ``re`` confirms with the full one.
+    """
+    out: list[str] = []
+    i = 0
+    while i < len(pattern):
+        if pattern.startswith(("(?!", "(?=", "(?<!", "(?<="), i) and (i == 0 or pattern[i - 1] != "\\"):
+            depth = 0
+            j = i
+            while j < len(pattern):
+                ch = pattern[j]
+                if ch == "\\":
+                    j += 2
+                    continue
+                if ch == "(":
+                    depth += 1
+                elif ch == ")":
+                    depth -= 1
+                    if depth == 0:
+                        break
+                j += 1
+            i = j + 1
+            continue
+        out.append(pattern[i])
+        i += 1
+    return "".join(out)
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    kind: str  # "tactic", "child" or "topic"
+    category: str | None
+    pattern: Pattern | None
+    regex: re.Pattern[str]
+
+
 class SignalExtractor:
-    """Compiled patterns of the default lexicon, shared by every conversation."""
+    """Compiled patterns of the default lexicon, shared by every conversation.
 
-    @cached_property
-    def _category_patterns(self) -> list[tuple[str, list[tuple[re.Pattern[str], object]]]]:
-        return [
-            (category, [(re.compile(expand(p.regex)), p) for p in patterns])
-            for category, patterns in PATTERNS.items()
-        ]
+    All patterns (tactics, child context, harmless topics) are screened in one
+    pass by an RE2 pattern set, which reports which of them can match; only
+    those are run through Python's ``re`` for the match span and lookarounds.
+    Most messages match nothing and cost one RE2 scan.
+    """
 
-    @cached_property
-    def _dampeners(self) -> dict[str, re.Pattern[str]]:
-        return {c: re.compile(expand(rx)) for c, rx in DAMPENERS.items()}
+    def __init__(self) -> None:
+        entries: list[_Entry] = []
+        for category, patterns in PATTERNS.items():
+            entries += [_Entry("tactic", category, p, re.compile(expand(p.regex))) for p in patterns]
+        entries += [_Entry("child", None, p, re.compile(expand(p.regex))) for p in CHILD_CONTEXT]
+        entries += [_Entry("topic", c, None, re.compile(expand(rx))) for c, rx in DAMPENERS.items()]
+        self._entries = entries
+        self._dampeners = {e.category: e.regex for e in entries if e.kind == "topic"}
+        self._age_reply = re.compile(expand(AGE_REPLY))
+        self._set = _compile_set([strip_lookarounds(e.regex.pattern) for e in entries])
+        self._fallback = None if self._set is not None else re.compile(
+            "|".join(f"(?:{e.regex.pattern})" for e in entries)
+        )
 
-    @cached_property
-    def _age_reply(self) -> re.Pattern[str]:
-        return re.compile(expand(AGE_REPLY))
+    def _candidates(self, text: str) -> list[int]:
+        if self._set is not None:
+            return self._set.Match(text)
+        if self._fallback.search(text) is None:  # type: ignore[union-attr]
+            return []
+        return list(range(len(self._entries)))
 
     def age_reply(self, text: str) -> float:
         """Child-context weight of a bare age reply ("12", "13 u?"), else 0."""
         return AGE_REPLY_WEIGHT if self._age_reply.search(normalize(text)) else 0.0
-
-    @cached_property
-    def _topic_screen(self) -> re.Pattern[str]:
-        return re.compile("|".join(f"(?:{expand(rx)})" for rx in DAMPENERS.values()))
-
-    @cached_property
-    def _child_patterns(self) -> list[tuple[re.Pattern[str], object]]:
-        return [(re.compile(expand(p.regex)), p) for p in CHILD_CONTEXT]
-
-    @cached_property
-    def _screen(self) -> re.Pattern[str]:
-        bodies = [expand(p.regex) for patterns in PATTERNS.values() for p in patterns]
-        bodies += [expand(p.regex) for p in CHILD_CONTEXT]
-        return re.compile("|".join(f"(?:{b})" for b in bodies))
 
     def extract(self, text: str) -> MessageSignals:
         """Signals in one message: at most one hit per category (the strongest)."""
         normalised = normalize(text)
         if not normalised:
             return _EMPTY
-        if self._screen.search(normalised) is None:
-            if self._topic_screen.search(normalised) is None:
-                return _EMPTY
-            topics = frozenset(c for c, rx in self._dampeners.items() if rx.search(normalised))
-            return MessageSignals((), 0.0, (), topics)
-        hits: list[Hit] = []
-        for category, patterns in self._category_patterns:
-            best: tuple[float, object, re.Match[str]] | None = None
-            for regex, pattern in patterns:
-                match = regex.search(normalised)
-                if match is not None and (best is None or pattern.weight > best[0]):
-                    best = (pattern.weight, pattern, match)
-            if best is None:
+        candidates = self._candidates(normalised)
+        if not candidates:
+            return _EMPTY
+        best: dict[str, tuple[float, Pattern, re.Match[str]]] = {}
+        child = 0.0
+        reasons: list[str] = []
+        topics: set[str] = set()
+        for index in sorted(candidates):
+            entry = self._entries[index]
+            match = entry.regex.search(normalised)
+            if match is None:
                 continue
-            weight, pattern, match = best
+            if entry.kind == "topic":
+                topics.add(entry.category)  # type: ignore[arg-type]
+            elif entry.kind == "child":
+                child = max(child, entry.pattern.weight)  # type: ignore[union-attr]
+                reasons.append(entry.pattern.name)  # type: ignore[union-attr]
+            else:
+                current = best.get(entry.category)  # type: ignore[arg-type]
+                if current is None or entry.pattern.weight > current[0]:  # type: ignore[union-attr]
+                    best[entry.category] = (entry.pattern.weight, entry.pattern, match)  # type: ignore[index,union-attr]
+        hits: list[Hit] = []
+        for category, (weight, pattern, match) in best.items():
             dampener = self._dampeners.get(category)
             if dampener is not None and dampener.search(
                 normalised, max(0, match.start() - DAMPEN_REACH), match.end() + DAMPEN_REACH
@@ -125,16 +170,25 @@ class SignalExtractor:
             stage = pattern.stage or CATEGORY_STAGE[category].value
             excerpt = _excerpt(text, normalised, match.start(), match.end())
             hits.append(Hit(category, round(weight, 4), pattern.name, stage, excerpt))
-        child = 0.0
-        reasons: list[str] = []
-        for regex, pattern in self._child_patterns:
-            if regex.search(normalised):
-                child = max(child, pattern.weight)
-                reasons.append(pattern.name)
-        topics = frozenset(c for c, rx in self._dampeners.items() if rx.search(normalised))
         if not hits and not reasons and not topics:
             return _EMPTY
-        return MessageSignals(tuple(hits), child, tuple(reasons), topics)
+        return MessageSignals(tuple(hits), child, tuple(reasons), frozenset(topics))
+
+
+def _compile_set(patterns: list[str]):  # type: ignore[no-untyped-def]
+    """An RE2 set of the screening patterns, or None when google-re2 is missing."""
+    try:
+        import re2
+    except ImportError:
+        return None
+    options = re2.Options()
+    options.max_mem = 256 << 20
+    pattern_set = re2.Set.SearchSet(options)
+    for pattern in patterns:
+        if pattern_set.Add(pattern) < 0:
+            return None
+    pattern_set.Compile()
+    return pattern_set
 
 
 _default_extractor: SignalExtractor | None = None

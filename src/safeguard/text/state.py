@@ -90,6 +90,7 @@ class ConversationState:
         self.embedding_mass = 0.0
         self._model_state: dict[str, Any] = {}
         self._risk = 0.0
+        self._stage: str | None = None
 
     # -- feeding -----------------------------------------------------------
     def add_message(
@@ -147,7 +148,9 @@ class ConversationState:
             self._evidence.child_remaining *= 1.0 - child
         self._keep(new_signals)
         self.detector.update_model_state(self, message.text, found)
-        self._risk = self.detector.conversation_score(self)
+        if new_signals or child or self.embedding_mass or self.detector.model is not None:
+            self._risk = self.detector.conversation_score(self)
+            self._stage = None
         flagged = self._risk >= self.detector.threshold
         if flagged and self.first_flagged_index is None:
             self.first_flagged_index = index
@@ -230,8 +233,10 @@ class ConversationState:
     @property
     def stage(self) -> str:
         """The furthest stage reached (stages overlap; this is the latest one)."""
-        stages = self.stages
-        return stages[-1] if stages else Stage.NONE.value
+        if self._stage is None:
+            stages = self.stages
+            self._stage = stages[-1] if stages else Stage.NONE.value
+        return self._stage
 
     @property
     def author_scores(self) -> dict[str, float]:
