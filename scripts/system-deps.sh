@@ -2,7 +2,7 @@
 # Installs the Debian packages the test suite needs, once, when they are missing.
 # Each capability appends what it needs to PACKAGES below.
 set -euo pipefail
-PACKAGES=(postgresql pkg-config cmake ffmpeg libavdevice-dev libavfilter-dev libavformat-dev libavcodec-dev libswresample-dev libswscale-dev libavutil-dev)
+PACKAGES=(postgresql redis-server chromium openjdk-17-jre-headless pkg-config cmake ffmpeg libavdevice-dev libavfilter-dev libavformat-dev libavcodec-dev libswresample-dev libswscale-dev libavutil-dev)
 missing=()
 for pkg in "${PACKAGES[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")

@@ -5,9 +5,11 @@ from __future__ import annotations
 import sys
 
 from safeguard.cli import (  # noqa: F401  (each module registers its commands)
+    case_cmds,
     demo_cmd,
     media_cmds,
     service_cmds,
+    stream_cmds,
     text_cmds,
 )
 from safeguard.cli.app import app
