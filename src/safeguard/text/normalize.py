@@ -14,6 +14,7 @@ subset of Unicode's confusables.txt that maps to Latin letters used in chat.
 
 from __future__ import annotations
 
+import html
 import re
 import unicodedata
 from functools import lru_cache
@@ -299,6 +300,8 @@ def normalize(text: str) -> str:
     """Fold evasions into plain lower-case text the signal patterns can read."""
     if not text:
         return ""
+    if "&" in text:
+        text = html.unescape(text)  # scraped logs (PAN12) keep entities such as &apos;
     if text.isascii():
         # Most chat is ASCII: no Unicode folding, emoji or homoglyphs to undo.
         folded = text.lower().translate(_HOMOGLYPHS)
