@@ -28,6 +28,7 @@ DEFAULT_THRESHOLD = 0.5
 MAX_REPORTED_SIGNALS = 50
 WINDOW_WORDS = 24
 MESSAGE_BATCH = 512
+EMBEDDING_MIN_HIT = 0.3
 _LINE_SPLIT = re.compile(r"[\r\n]+")
 
 
@@ -125,10 +126,13 @@ class Detector:
         """A state saved with ``ConversationState.to_dict``."""
         return ConversationState.from_dict(self, data)
 
-    def needs_embedding(self, found: MessageSignals) -> bool:
-        """The cascade rule: only messages the fast path found something in go on
-        to the (slower) nearest-example stage."""
-        return self.embeddings and (bool(found.hits) or found.child_context > 0.0)
+    def needs_embedding(self, found: MessageSignals, sender_age_band: str | None = None) -> bool:
+        """The cascade rule: only messages in which the fast path found a tactic
+        that no harmless context excused go on to the (slower) nearest-example
+        stage; a child's own messages do not (the tactics are the groomer's)."""
+        if not self.embeddings or sender_age_band in ("child", "teen"):
+            return False
+        return any(hit.weight >= EMBEDDING_MIN_HIT for hit in found.hits)
 
     def embedding_scores(self, texts: list[str]) -> list[float]:
         """Contrastive nearest-example scores (positive = closer to a tactic)."""
@@ -140,7 +144,9 @@ class Detector:
     def add_messages(self, pairs: list[tuple[ConversationState, Message]]) -> None:
         """Feed many messages at once, embedding the cascade's share in one batch."""
         found = [self.extractor.extract(message.text) for _, message in pairs]
-        wanted = [i for i, f in enumerate(found) if self.needs_embedding(f)]
+        wanted = [
+            i for i, f in enumerate(found) if self.needs_embedding(f, pairs[i][1].sender_age_band)
+        ]
         scores: dict[int, float] = {}
         if wanted:
             values = self.embedding_scores([pairs[i][1].text for i in wanted])

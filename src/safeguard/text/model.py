@@ -130,8 +130,9 @@ class TrainedModel:
                 old = table.get(key, 0.0)
                 new = old + added
                 table[key] = new
-                v_old = (1.0 + math.log(old)) * idf[index] if old else 0.0
-                v_new = (1.0 + math.log(new)) * idf[index]
+                weight = float(idf[index])  # Python floats keep the state JSON-serialisable
+                v_old = (1.0 + math.log(old)) * weight if old else 0.0
+                v_new = (1.0 + math.log(new)) * weight
                 counts["dot"] += float(coef[index]) * (v_new - v_old)
                 counts["sq"] += v_new * v_new - v_old * v_old
 

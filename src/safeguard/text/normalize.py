@@ -195,7 +195,19 @@ _SEPARATOR = re.compile(r"[ .\-_*/\\]")
 _STRETCH = re.compile(r"([a-z])\1{2,}")
 _WS = re.compile(r"\s+")
 # Letters split by dots or stars inside a word: "s.e.c.r.e.t" handled above, "sec*ret" here.
-_INNER_PUNCT = re.compile(r"(?<=[a-z])[*.](?=[a-z]{2})")
+_INNER_PUNCT = re.compile(r"[a-z0-9@$!|]+(?:[*.][a-z0-9@$!|]+)+")
+
+
+def _drop_inner_punct(match: re.Match[str]) -> str:
+    """"sec*ret" -> "secret"; "sec.r3t" -> "secret" but "ok.send" stays (only
+    dotted words that spell a keyword are joined; stars always are)."""
+    token = match.group(0)
+    if "." not in token:
+        return token.replace("*", "")
+    joined = token.replace("*", "").replace(".", "")
+    if joined in SPELLED_KEYWORDS or joined.translate(_LEET) in SPELLED_KEYWORDS:
+        return joined
+    return token.replace("*", "")
 
 
 def _deleet_token(match: re.Match[str]) -> str:
@@ -285,9 +297,19 @@ SPELLED_KEYWORDS = frozenset(
 
 
 def _join_spaced(match: re.Match[str]) -> str:
-    joined = _SEPARATOR.sub("", match.group(0))
-    if joined.translate(_LEET) in SPELLED_KEYWORDS or joined in SPELLED_KEYWORDS:
-        return " " + joined + " "
+    """Join the longest stretch of a spaced-out run that spells a keyword.
+
+    "send me a p i c" has the run "a p i c": "apic" is no keyword, but its
+    tail "pic" is, so the result is "a pic".
+    """
+    chars = [c for c in _SEPARATOR.split(match.group(0)) if c]
+    n = len(chars)
+    for length in range(n, 1, -1):
+        for start in range(0, n - length + 1):
+            joined = "".join(chars[start : start + length])
+            if joined in SPELLED_KEYWORDS or joined.translate(_LEET) in SPELLED_KEYWORDS:
+                parts = [*chars[:start], joined, *chars[start + length :]]
+                return " " + " ".join(parts) + " "
     return match.group(0)
 
 
@@ -313,11 +335,17 @@ def normalize(text: str) -> str:
         folded = "".join(
             ch for ch in unicodedata.normalize("NFKD", folded) if not unicodedata.combining(ch)
         )
-    if _MAYBE_SPACED.search(folded):
-        folded = _SPACED.sub(_join_spaced, folded)
-    if "*" in folded or "." in folded:
-        folded = _INNER_PUNCT.sub("", folded)
-    if _LEET_ADJACENT.search(folded):
-        folded = _TOKEN_WITH_LEET.sub(_deleet_token, folded)
+    # Joining spaced letters, dropping inner dots and folding leet can each
+    # enable another ("sec.r3t"): repeat until nothing changes (at most 3 rounds).
+    for _ in range(3):
+        before = folded
+        if _MAYBE_SPACED.search(folded):
+            folded = _SPACED.sub(_join_spaced, folded)
+        if "*" in folded or "." in folded:
+            folded = _INNER_PUNCT.sub(_drop_inner_punct, folded)
+        if _LEET_ADJACENT.search(folded):
+            folded = _TOKEN_WITH_LEET.sub(_deleet_token, folded)
+        if folded == before:
+            break
     folded = _STRETCH.sub(r"\1\1", folded)
     return " ".join(folded.split())

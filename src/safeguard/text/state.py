@@ -25,6 +25,9 @@ YOUNG_BANDS = frozenset({"child", "teen"})
 # Once a harmless topic (a surprise party, a game) is seen in a conversation,
 # later hits of the tactics it excuses keep this share of their weight.
 TOPIC_DAMPEN = 0.5
+# Only secrecy is excused for a whole conversation (a surprise party is planned
+# over many messages); a game lobby must not excuse a later meeting request.
+CONVERSATION_TOPICS = frozenset({"secrecy"})
 YOUNG_SENDER_DAMPEN = 0.5
 STATE_VERSION = 1
 
@@ -114,7 +117,7 @@ class ConversationState:
             self.age_bands[sender] = message.sender_age_band
         if found is None:
             found = self.detector.extractor.extract(message.text)
-        if embedding_score is None and self.detector.needs_embedding(found):
+        if embedding_score is None and self.detector.needs_embedding(found, message.sender_age_band):
             embedding_score = self.detector.embedding_scores([message.text])[0]
         if embedding_score is not None:
             self.embedded_count += 1
@@ -136,7 +139,7 @@ class ConversationState:
                 Signal(hit.category, index, hit.excerpt, weight, hit.reason, hit.stage,
                        sender or None, message.message_id)
             )
-        self.harmless_topics |= found.harmless_topics
+        self.harmless_topics |= found.harmless_topics & CONVERSATION_TOPICS
         child = found.child_context
         if self._age_asked_by is not None and self._age_asked_by != sender:
             child = max(child, self.detector.extractor.age_reply(message.text))
