@@ -19,7 +19,7 @@ from safeguard.ingest.records import Message, TextRecord
 from safeguard.text.categories import CATEGORY_SEVERITY
 from safeguard.text.scoring import conversation_risk
 from safeguard.text.signals import MessageSignals, SignalExtractor, default_extractor
-from safeguard.text.state import ConversationState, Signal
+from safeguard.text.state import EMBEDDING_BUDGET, ConversationState, Signal
 
 if TYPE_CHECKING:
     from safeguard.text.model import TrainedModel
@@ -29,6 +29,7 @@ MAX_REPORTED_SIGNALS = 50
 WINDOW_WORDS = 24
 MESSAGE_BATCH = 512
 EMBEDDING_MIN_HIT = 0.3
+
 _LINE_SPLIT = re.compile(r"[\r\n]+")
 
 
@@ -144,9 +145,14 @@ class Detector:
     def add_messages(self, pairs: list[tuple[ConversationState, Message]]) -> None:
         """Feed many messages at once, embedding the cascade's share in one batch."""
         found = [self.extractor.extract(message.text) for _, message in pairs]
-        wanted = [
-            i for i, f in enumerate(found) if self.needs_embedding(f, pairs[i][1].sender_age_band)
-        ]
+        wanted: list[int] = []
+        planned: dict[int, int] = {}
+        for i, f in enumerate(found):
+            state, message = pairs[i]
+            used = state.embedded_count + planned.get(id(state), 0)
+            if used < EMBEDDING_BUDGET and self.needs_embedding(f, message.sender_age_band):
+                wanted.append(i)
+                planned[id(state)] = planned.get(id(state), 0) + 1
         scores: dict[int, float] = {}
         if wanted:
             values = self.embedding_scores([pairs[i][1].text for i in wanted])

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from safeguard.text.detector import Detector
 
 MAX_KEPT_SIGNALS = 200
+EMBEDDING_BUDGET = 24  # messages per conversation that may reach the embedding stage
 YOUNG_BANDS = frozenset({"child", "teen"})
 # Once a harmless topic (a surprise party, a game) is seen in a conversation,
 # later hits of the tactics it excuses keep this share of their weight.
@@ -117,7 +118,11 @@ class ConversationState:
             self.age_bands[sender] = message.sender_age_band
         if found is None:
             found = self.detector.extractor.extract(message.text)
-        if embedding_score is None and self.detector.needs_embedding(found, message.sender_age_band):
+        if (
+            embedding_score is None
+            and self.embedded_count < EMBEDDING_BUDGET
+            and self.detector.needs_embedding(found, message.sender_age_band)
+        ):
             embedding_score = self.detector.embedding_scores([message.text])[0]
         if embedding_score is not None:
             self.embedded_count += 1
