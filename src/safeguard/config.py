@@ -1,4 +1,9 @@
-"""Settings in one place: a TOML file plus SAFEGUARD_* environment variables."""
+"""Settings in one place: a TOML file plus SAFEGUARD_* environment variables.
+
+Nested groups map to TOML tables (``[thresholds]``, ``[policy]``...) and to
+environment variables with a double underscore
+(``SAFEGUARD_THRESHOLDS__HOLD=0.7``).
+"""
 
 from __future__ import annotations
 
@@ -6,17 +11,168 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, Field, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+class Thresholds(BaseModel):
+    """Conversation (grooming) risk cut-offs for a minor recipient, in [0, 1]."""
+
+    warn: float = Field(0.35, ge=0, le=1, description="warn the minor recipient")
+    hold: float = Field(0.6, ge=0, le=1, description="hold the message (adult -> minor)")
+    escalate: float = Field(0.85, ge=0, le=1, description="escalate and open a case")
+    account_hold: float = Field(
+        0.6, ge=0, le=1, description="account risk at which contact with minors is held"
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Thresholds:
+        if not self.warn <= self.hold <= self.escalate:
+            raise ValueError("thresholds must satisfy warn <= hold <= escalate")
+        return self
+
+
+class PolicyRules(BaseModel):
+    """Which child-safety rules apply (Ofcom ICU F1/F2 defaults are on)."""
+
+    protected_bands: list[str] = Field(
+        default_factory=lambda: ["child", "teen"],
+        description="age bands treated as children (Ofcom: under 18)",
+    )
+    treat_unknown_as_minor: bool = Field(
+        False, description="protect accounts of unknown age as if they were minors"
+    )
+    unconnected_contact: str = Field(
+        "confirm",
+        pattern="^(confirm|block|allow)$",
+        description="first message from an unconnected account to a minor: confirm, block, allow",
+    )
+    risk_sender_bands: list[str] = Field(
+        default_factory=lambda: ["adult", "unknown"],
+        description="sender bands whose risky contact with minors is held or escalated",
+    )
+    warn_on_signals: list[str] = Field(
+        default_factory=lambda: ["platform_move", "secrecy", "meeting", "image_request"],
+        description="signal categories that warn a minor recipient on their own",
+    )
+    child_network_suggestions: bool = Field(
+        False, description="show minors network-expansion (people you may know) suggestions"
+    )
+    suggest_adults_to_minors: bool = Field(
+        False, description="when minors get suggestions, may adults be among them"
+    )
+    hide_minor_connections: bool = Field(
+        True, description="minors' connection lists and location are never shown to others"
+    )
+    adult_to_minor_requests: str = Field(
+        "confirm",
+        pattern="^(confirm|block)$",
+        description="connection requests from adults to unconnected minors: confirm or block",
+    )
+
+
+class AccountRiskLimits(BaseModel):
+    """Account-level risk rules (capability 2)."""
+
+    window_hours: float = Field(24, gt=0, description="look-back window for fan-out")
+    max_unconnected_minors: int = Field(
+        5, ge=1, description="distinct unconnected minors contacted in the window"
+    )
+    repeated_signal_categories: list[str] = Field(default_factory=lambda: ["platform_move", "secrecy"])
+    repeated_signal_conversations: int = Field(
+        2, ge=1, description="distinct conversations a category must fire in"
+    )
+    weight_fan_out: float = Field(0.7, ge=0, le=1)
+    weight_repeated_signal: float = Field(0.5, ge=0, le=1)
+    weight_age_mismatch: float = Field(0.6, ge=0, le=1)
+    weight_shared_media: float = Field(0.9, ge=0, le=1)
+
+
+class Retention(BaseModel):
+    """How long stored records live (days)."""
+
+    decisions_days: int = Field(90, ge=1)
+    contact_events_days: int = Field(30, ge=1)
+    conversation_state_days: int = Field(90, ge=1)
+    escalations_days: int = Field(365, ge=1, description="REPORT Act: preserve for 1 year")
+    purge_interval_seconds: float = Field(3600, gt=0, description="how often the service purges")
+
+
+class WebhookTarget(BaseModel):
+    """One HTTP endpoint that receives signed escalation events."""
+
+    url: str
+    secret: str = Field(min_length=8)
+    events: list[str] = Field(default_factory=lambda: ["escalation"])
+
+
+class Webhooks(BaseModel):
+    """Escalation webhooks: signed with HMAC-SHA256, retried with back-off."""
+
+    targets: list[WebhookTarget] = Field(default_factory=list)
+    max_attempts: int = Field(8, ge=1)
+    backoff_seconds: float = Field(2.0, gt=0, description="first retry delay; doubles each time")
+    max_backoff_seconds: float = Field(600.0, gt=0)
+    timeout_seconds: float = Field(5.0, gt=0)
+    poll_seconds: float = Field(1.0, gt=0)
+
+
+class ApiLimits(BaseModel):
+    """Request-size and per-key rate limits."""
+
+    max_body_bytes: int = Field(64 * 1024, ge=1024)
+    max_media_bytes: int = Field(16 * 1024 * 1024, ge=1024)
+    rate_per_second: float = Field(5000.0, gt=0, description="sustained requests per key")
+    burst: int = Field(10000, ge=1)
+    max_recipients: int = Field(256, ge=1, le=256, description="recipients per message")
+    max_candidates: int = Field(1000, ge=1, le=1000, description="candidates per filter call")
 
 
 class Settings(BaseSettings):
     """Deployment settings. Environment variables override the TOML file
     (``SAFEGUARD_CONFIG``, default ``./safeguard.toml`` when it exists)."""
 
-    model_config = SettingsConfigDict(env_prefix="SAFEGUARD_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="SAFEGUARD_", env_nested_delimiter="__", extra="ignore")
 
     data_dir: Path = Path("./data")
     database_url: str | None = None
+    detector_model_path: Path | None = None
+    detector_threshold: float | None = Field(None, ge=0, le=1)
+    detector_embeddings: bool | None = Field(
+        None,
+        description="nearest-example (embedding) stage of the text detector: None = the "
+        "detector's default (on for the built-in one), False = fast lexicon path only",
+    )
+    log_level: str = "info"
+
+    thresholds: Thresholds = Field(default_factory=Thresholds)
+    policy: PolicyRules = Field(default_factory=PolicyRules)
+    account_risk: AccountRiskLimits = Field(default_factory=AccountRiskLimits)
+    retention: Retention = Field(default_factory=Retention)
+    webhooks: Webhooks = Field(default_factory=Webhooks)
+    api: ApiLimits = Field(default_factory=ApiLimits)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Precedence: explicit arguments, then environment, then the TOML file."""
+        toml_path = Path(os.environ.get("SAFEGUARD_CONFIG", "safeguard.toml"))
+        return (
+            init_settings,
+            env_settings,
+            TomlConfigSettingsSource(settings_cls, toml_file=toml_path),
+        )
 
     def resolved_database_url(self) -> str:
         """The SQLAlchemy URL: SAFEGUARD_DATABASE_URL, else SQLite under data_dir."""
@@ -26,17 +182,7 @@ class Settings(BaseSettings):
         return f"sqlite:///{(self.data_dir / 'safeguard.db').resolve()}"
 
 
-def _toml_values() -> dict:
-    path = Path(os.environ.get("SAFEGUARD_CONFIG", "safeguard.toml"))
-    if not path.is_file():
-        return {}
-    import tomllib
-
-    with path.open("rb") as handle:
-        return tomllib.load(handle)
-
-
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """Settings for this process (cached; tests call ``get_settings.cache_clear()``)."""
-    return Settings(**_toml_values())
+    return Settings()

@@ -1,1 +1,199 @@
-"""Commands: placeholder, filled in by its capability."""
+"""Commands: `report cybertipline|nca|transparency`, `audit verify`, `cases purge|export-feedback|legal-hold`,
+`console-user create`."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from safeguard.cli.app import app
+
+if TYPE_CHECKING:
+    from safeguard.reports.context import ReportContext
+
+report_app = typer.Typer(
+    help="Reports from cases: NCMEC CyberTipline, UK NCA, transparency.", no_args_is_help=True
+)
+audit_app = typer.Typer(help="The tamper-evident evidence and audit chain.", no_args_is_help=True)
+cases_app = typer.Typer(
+    help="Case store upkeep: retention purge, legal holds, reviewer feedback.", no_args_is_help=True
+)
+console_user_app = typer.Typer(help="Moderator console users (argon2 password hashes).", no_args_is_help=True)
+app.add_typer(report_app, name="report")
+app.add_typer(audit_app, name="audit")
+app.add_typer(cases_app, name="cases")
+app.add_typer(console_user_app, name="console-user")
+
+CaseIdArg = Annotated[str, typer.Argument(metavar="CASE_ID", help="A case id (a decision's case_id).")]
+OutOpt = Annotated[Path | None, typer.Option("--out", "-o", help="Write here instead of stdout.")]
+
+
+def _actor() -> str:
+    try:
+        return f"cli:{getpass.getuser()}"
+    except Exception:
+        return "cli:unknown"
+
+
+def _emit(text: str, out: Path | None) -> None:
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        out.write_text(text, encoding="utf-8")
+        typer.echo(f"wrote {out}", err=True)
+
+
+def _date(value: str, name: str) -> date:
+    from safeguard.errors import InputError
+
+    try:
+        return datetime.strptime(value, "%Y-%m-%d").date()
+    except ValueError:
+        raise InputError("use YYYY-MM-DD", field=name) from None
+
+
+@contextmanager
+def _case_report(case_id: str, report: str) -> Iterator[ReportContext]:
+    """The case's report context inside one transaction (the export is audited)."""
+    from safeguard.config import get_settings
+    from safeguard.reports import context
+    from safeguard.store.db import session_scope
+
+    with session_scope() as session:
+        yield context.load(session, get_settings(), case_id, actor=_actor(), report=report)
+
+
+@report_app.command("cybertipline")
+def report_cybertipline(case_id: CaseIdArg, out: OutOpt = None) -> None:
+    """NCMEC CyberTipline report XML for a case (stdout by default)."""
+    from safeguard.reports import cybertipline
+
+    with _case_report(case_id, "cybertipline") as ctx:
+        document = cybertipline.to_xml(ctx)
+    _emit(document, out)
+
+
+@report_app.command("nca")
+def report_nca(case_id: CaseIdArg, out: OutOpt = None) -> None:
+    """UK National Crime Agency report payload (JSON) for a case."""
+    from safeguard.reports import nca
+
+    with _case_report(case_id, "nca") as ctx:
+        payload = nca.build(ctx)
+    _emit(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", out)
+
+
+@report_app.command("transparency")
+def report_transparency(
+    start: Annotated[str, typer.Option("--from", help="First day, YYYY-MM-DD.")],
+    end: Annotated[str, typer.Option("--to", help="Last day (inclusive), YYYY-MM-DD.")],
+    out_dir: Annotated[Path, typer.Option("--out-dir", help="Where to write the CSV and HTML.")] = Path("."),
+) -> None:
+    """Transparency statistics: transparency-FROM-TO.csv and a self-contained .html with charts."""
+    from safeguard.config import get_settings
+    from safeguard.errors import InputError
+    from safeguard.reports import transparency
+    from safeguard.store.db import session_scope
+
+    first, last = _date(start, "--from"), _date(end, "--to")
+    if last < first:
+        raise InputError("must not be before --from", field="--to")
+    with session_scope() as session:
+        stats = transparency.compute(session, get_settings(), first, last)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = out_dir / f"transparency-{first.isoformat()}-{last.isoformat()}"
+    csv_path, html_path = stem.with_suffix(".csv"), stem.with_suffix(".html")
+    csv_path.write_text(transparency.to_csv(stats), encoding="utf-8")
+    html_path.write_text(transparency.to_html(stats), encoding="utf-8")
+    typer.echo(f"{stats.total} cases; wrote {csv_path} and {html_path}")
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Walk the evidence and audit chain; exit 1 naming the first bad record if tampered."""
+    from safeguard.evidence.chain import verify
+    from safeguard.store.db import session_scope
+
+    with session_scope() as session:
+        result = verify(session)
+    typer.echo(result.describe())
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+@cases_app.command("purge")
+def cases_purge(
+    days: Annotated[
+        int | None, typer.Option(help="Retention in days (default: retention.escalations_days).")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only list what would be purged.")] = False,
+) -> None:
+    """Purge evidence past retention (not under legal hold); logs what it removed."""
+    from safeguard.config import get_settings
+    from safeguard.evidence.retention import purge
+    from safeguard.store.db import session_scope
+
+    with session_scope() as session:
+        result = purge(session, get_settings(), days=days, dry_run=dry_run, actor=_actor())
+    typer.echo(json.dumps(result.to_dict(), indent=2))
+
+
+@cases_app.command("legal-hold")
+def cases_legal_hold(
+    case_id: CaseIdArg,
+    release: Annotated[bool, typer.Option("--release", help="Lift the hold instead.")] = False,
+) -> None:
+    """Place (or lift) a legal hold: held evidence is never purged."""
+    from safeguard.cases.service import set_legal_hold
+    from safeguard.config import get_settings
+    from safeguard.store.db import session_scope
+
+    with session_scope() as session:
+        set_legal_hold(session, get_settings(), case_id, hold=not release, actor=_actor())
+    typer.echo(f"legal hold {'lifted' if release else 'placed'} on {case_id}")
+
+
+@cases_app.command("export-feedback")
+def cases_export_feedback(
+    out: OutOpt = None,
+    fmt: Annotated[str, typer.Option("--format", help="csv (for `safeguard train`) or jsonl.")] = "csv",
+) -> None:
+    """Reviewer outcomes as labelled examples (id,text,label,...) for `safeguard train`."""
+    from safeguard.cases import feedback
+    from safeguard.errors import InputError
+    from safeguard.store.db import session_scope
+
+    if fmt not in ("csv", "jsonl"):
+        raise InputError("must be csv or jsonl", field="--format")
+    with session_scope() as session:
+        items = list(feedback.examples(session))
+    _emit(feedback.to_csv(items) if fmt == "csv" else feedback.to_jsonl(items), out)
+
+
+@console_user_app.command("create")
+def console_user_create(
+    username: Annotated[str, typer.Argument(help="Login name.")],
+    role: Annotated[str, typer.Option(help="reviewer or admin")] = "reviewer",
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from stdin.")
+    ] = False,
+) -> None:
+    """Create a console user (or reset their password and role)."""
+    from safeguard.store.db import session_scope
+    from safeguard.web.auth import create_user
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    with session_scope() as session:
+        user = create_user(session, username, password, role)
+        typer.echo(f"console user {user.username} ({user.role}) saved")

@@ -1,1 +1,139 @@
-"""Commands: placeholder, filled in by its capability."""
+"""Commands: `worker` (Redis Streams decision worker), `publish` (producer) and `backfill` (archive scan)."""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from safeguard.cli.app import app
+from safeguard.errors import InputError
+
+
+@app.command()
+def worker(
+    stream: Annotated[str, typer.Option("--stream", help="Redis URL, e.g. redis://127.0.0.1:6379/0")],
+    partitions: Annotated[int, typer.Option(help="partition streams (same for every worker and producer)")] = 8,
+    prefix: Annotated[str, typer.Option(help="key prefix of this deployment's streams")] = "safeguard",
+    group: Annotated[str, typer.Option(help="consumer group name")] = "deciders",
+    batch: Annotated[int, typer.Option(help="entries in flight per read (XREADGROUP COUNT)")] = 64,
+    block_ms: Annotated[int, typer.Option(help="longest wait for new entries")] = 500,
+    lease_ms: Annotated[int, typer.Option(help="partition lease; a dead worker's partitions move after it")] = 10_000,
+    claim_idle_ms: Annotated[int, typer.Option(help="XAUTOCLAIM min-idle time for a dead worker's entries")] = 10_000,
+    max_failures: Annotated[int, typer.Option(help="failed attempts before an event is dead-lettered")] = 3,
+    max_deliveries: Annotated[int, typer.Option(help="deliveries without a decision before dead-lettering")] = 10,
+    name: Annotated[str | None, typer.Option(help="consumer name (default host-pid-random)")] = None,
+    exit_when_idle: Annotated[float | None, typer.Option(help="stop after this many seconds without entries")] = None,
+    deliver_webhooks: Annotated[bool, typer.Option(help="also send queued escalation webhooks from this process")] = False,
+) -> None:
+    """Decide message and media events from Redis Streams with the API's engine."""
+    import redis
+
+    from safeguard.config import get_settings
+    from safeguard.stream import StreamLayout, StreamWorker, WorkerConfig
+    from safeguard.stream.decide import Decider
+
+    if partitions < 1:
+        raise InputError("must be at least 1", field="--partitions")
+    if block_ms * 3 > lease_ms:
+        raise InputError("--block-ms must be at most a third of --lease-ms", field="--block-ms")
+    client = redis.Redis.from_url(stream, decode_responses=True)
+    decider = Decider.from_settings(get_settings())
+    if deliver_webhooks:
+        decider.services.webhooks.start()
+    config = WorkerConfig(
+        batch=batch,
+        block_ms=block_ms,
+        lease_ms=lease_ms,
+        claim_idle_ms=claim_idle_ms,
+        max_failures=max_failures,
+        max_deliveries=max_deliveries,
+        name=name,
+    )
+    runner = StreamWorker(client, decider, StreamLayout(prefix, partitions, group), config)
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    typer.echo(f"worker {runner.name} consuming {prefix}:events:0..{partitions - 1}", err=True)
+    try:
+        stats = runner.run(stop, exit_when_idle=exit_when_idle)
+    finally:
+        decider.close()
+    typer.echo(
+        f"decided {stats.decided}, replayed {stats.replayed}, dead-lettered {stats.dead}, "
+        f"failures {stats.failures}, claimed {stats.claimed}",
+        err=True,
+    )
+
+
+@app.command()
+def publish(
+    input_path: Annotated[Path, typer.Argument(help="JSONL of message events (the POST /v1/messages body)")],
+    stream: Annotated[str, typer.Option("--stream", help="Redis URL")],
+    partitions: Annotated[int, typer.Option(help="partition streams")] = 8,
+    prefix: Annotated[str, typer.Option(help="key prefix")] = "safeguard",
+    max_backlog: Annotated[int, typer.Option(help="wait while a partition holds this many entries")] = 100_000,
+    timeout: Annotated[float, typer.Option(help="give up after waiting this long for room")] = 30.0,
+) -> None:
+    """Add message events to the partition streams, with back-pressure."""
+    import redis
+
+    from safeguard.stream import EventProducer, StreamLayout, encode_message
+
+    client = redis.Redis.from_url(stream, decode_responses=True)
+    producer = EventProducer(client, StreamLayout(prefix, partitions), max_backlog=max_backlog, timeout=timeout)
+    chunk: list[dict[str, str]] = []
+    total = 0
+    with input_path.open(encoding="utf-8") as handle:
+        for lineno, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                body = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise InputError(f"not valid JSON ({exc.msg})", path=str(input_path), line=lineno) from None
+            if not isinstance(body, dict) or "conversation_id" not in body:
+                raise InputError("missing", path=str(input_path), line=lineno, field="conversation_id")
+            chunk.append(encode_message(body))
+            if len(chunk) >= 500:
+                total += len(producer.publish_fields(chunk))
+                chunk = []
+    total += len(producer.publish_fields(chunk))
+    typer.echo(f"published {total} events")
+
+
+@app.command()
+def backfill(
+    input_path: Annotated[Path, typer.Argument(metavar="INPUT", help="Parquet or JSONL archive (file or directory)")],
+    output: Annotated[Path, typer.Argument(metavar="OUTPUT", help="directory for conversations/ and accounts/ Parquet")],
+    engine: Annotated[str, typer.Option(help="spark (local[*] or spark-submit's master) or local")] = "spark",
+    input_format: Annotated[str, typer.Option("--format", help="parquet, jsonl or auto")] = "auto",
+    embeddings: Annotated[bool, typer.Option(help="run the slower nearest-example stage too")] = False,
+    model: Annotated[Path | None, typer.Option(help="a model saved by `safeguard train`")] = None,
+    threshold: Annotated[float | None, typer.Option(help="flag threshold (default: the detector's)")] = None,
+    master: Annotated[str | None, typer.Option(help="Spark master (default local[*], or spark-submit's)")] = None,
+    shuffle_partitions: Annotated[int | None, typer.Option(help="spark.sql.shuffle.partitions")] = None,
+) -> None:
+    """Scan a message archive with the grooming detector; write per-conversation and per-account risk."""
+    from safeguard.backfill import BackfillOptions, run_backfill
+
+    if engine not in ("spark", "local"):
+        raise InputError("must be spark or local", field="--engine")
+    options = BackfillOptions(
+        embeddings=embeddings,
+        model_path=str(model) if model else None,
+        threshold=threshold,
+        input_format=input_format,
+        master=master,
+        shuffle_partitions=shuffle_partitions,
+    )
+    summary = run_backfill(input_path, output, engine=engine, options=options)
+    typer.echo(
+        f"scanned {summary.messages} messages in {summary.conversations} conversations "
+        f"({summary.flagged} flagged, {summary.accounts} accounts) in {summary.seconds:.1f}s "
+        f"with the {engine} engine -> {output}"
+    )

@@ -24,6 +24,7 @@ class Base(DeclarativeBase):
 
 
 _engines: dict[str, Engine] = {}
+_factories: dict[str, sessionmaker[Session]] = {}
 _lock = threading.Lock()
 
 
@@ -68,6 +69,9 @@ def upgrade(engine: Engine) -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            # Two processes starting at once must not both create the schema.
+            connection.exec_driver_sql("SELECT pg_advisory_xact_lock(72657301)")
         config.attributes["connection"] = connection
         command.upgrade(config, "heads")
 
@@ -78,13 +82,28 @@ def dispose_engines() -> None:
         for engine in _engines.values():
             engine.dispose()
         _engines.clear()
+        _factories.clear()
+
+
+def is_sqlite(engine: Engine) -> bool:
+    """True when ``engine`` talks to SQLite (single writer, in-process locking)."""
+    return engine.dialect.name == "sqlite"
+
+
+def get_sessionmaker(url: str | None = None) -> sessionmaker[Session]:
+    """A cached session factory for ``url`` (default: from settings)."""
+    key = normalise_url(url or get_settings().resolved_database_url())
+    factory = _factories.get(key)
+    if factory is None:
+        factory = sessionmaker(bind=get_engine(key), expire_on_commit=False)
+        _factories[key] = factory
+    return factory
 
 
 @contextmanager
 def session_scope(url: str | None = None) -> Iterator[Session]:
     """A session that commits on success and rolls back on error."""
-    factory = sessionmaker(bind=get_engine(url), expire_on_commit=False)
-    session = factory()
+    session = get_sessionmaker(url)()
     try:
         yield session
         session.commit()

@@ -1,0 +1,425 @@
+"""Benchmark the safety service: messages per second with decisions, p50 and p99 latency.
+
+Starts `safeguard serve` (one process) on a free 127.0.0.1 port over SQLite and
+over a throw-away PostgreSQL cluster (default durability settings), loads demo-like
+accounts and connections, then drives POST /v1/messages with a bounded load
+generator: a fixed number of keep-alive connections, bounded by message count
+and by time, on loopback only. Each backend is run several times; the report
+gives medians. Writes benchmarks/results/api.md.
+
+    python benchmarks/bench_api.py [--quick] [--backend sqlite|postgresql|both]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import glob
+import json
+import os
+import platform
+import pwd
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+SAFEGUARD = str(Path(sys.executable).parent / "safeguard")
+TEXTS = [
+    "hey what's up",
+    "did you finish the homework",
+    "gg that was a good game",
+    "how old are you",
+    "add me on snap",
+    "lol same",
+    "see you tomorrow at school",
+    "you're really mature for your age",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise TimeoutError(f"server did not listen on {port}")
+
+
+class Postgres:
+    """A throw-away cluster on a loopback port (as user postgres when run as root)."""
+
+    def __init__(self) -> None:
+        found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"), reverse=True)
+        if not found:
+            raise RuntimeError("PostgreSQL binaries not found (apt-get install postgresql)")
+        self.bindir = Path(found[0]).parent
+        self.root = tempfile.mkdtemp(prefix="sg-bench-pg-")
+        os.chmod(self.root, 0o755)
+        self.run_as: list[str] = []
+        if os.geteuid() == 0:
+            user = pwd.getpwnam("postgres")
+            os.chown(self.root, user.pw_uid, user.pw_gid)
+            self.run_as = ["runuser", "-u", "postgres", "--"]
+        self.data = os.path.join(self.root, "data")
+        self.port = free_port()
+
+    def __enter__(self) -> str:
+        subprocess.run(
+            [
+                *self.run_as,
+                str(self.bindir / "initdb"),
+                "-D",
+                self.data,
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
+            ],
+            check=True,
+            capture_output=True,
+        )
+        options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root}"
+        subprocess.run(
+            [
+                *self.run_as,
+                str(self.bindir / "pg_ctl"),
+                "-D",
+                self.data,
+                "-o",
+                options,
+                "-l",
+                os.path.join(self.root, "log"),
+                "-w",
+                "start",
+            ],
+            check=True,
+            capture_output=True,
+        )
+        import psycopg
+
+        with psycopg.connect(
+            f"postgresql://postgres@127.0.0.1:{self.port}/postgres", autocommit=True
+        ) as conn:
+            conn.execute("CREATE DATABASE bench")
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/bench"
+
+    def __exit__(self, *exc: object) -> None:
+        subprocess.run(
+            [*self.run_as, str(self.bindir / "pg_ctl"), "-D", self.data, "-m", "fast", "-w", "stop"],
+            capture_output=True,
+        )
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def prepare(db_url: str, children: int, adults: int) -> str:
+    """Create the schema, an ingest key, accounts and connections; returns the key."""
+    os.environ["SAFEGUARD_DATABASE_URL"] = db_url
+    from safeguard.accounts import service
+    from safeguard.accounts.keys import create_key
+    from safeguard.config import Settings
+    from safeguard.store.db import dispose_engines, session_scope
+
+    settings = Settings(database_url=db_url)
+    with session_scope(db_url) as session:
+        key = create_key(session, ["ingest"], name="bench")[1]
+        for i in range(children):
+            service.upsert_account(session, f"kid-{i}", age_band="child", settings=settings)
+        for i in range(adults):
+            service.upsert_account(session, f"adult-{i}", age_band="adult", settings=settings)
+        for i in range(children):
+            service.set_connection(session, f"kid-{i}", f"kid-{(i + 1) % children}")
+            service.set_connection(session, f"kid-{i}", f"adult-{i % adults}")
+    dispose_engines()
+    return key
+
+
+def message_body(run: int, i: int, children: int, adults: int) -> bytes:
+    """A message between connected accounts (mostly) in one of many conversations."""
+    kid = i % children
+    if i % 4 == 0:
+        sender, recipient = f"kid-{kid}", f"kid-{(kid + 1) % children}"
+    elif i % 4 == 1:
+        sender, recipient = f"adult-{kid % adults}", f"kid-{kid}"
+    elif i % 4 == 2:
+        sender, recipient = f"kid-{kid}", f"adult-{kid % adults}"
+    else:
+        sender, recipient = f"adult-{i % adults}", f"adult-{(i + 1) % adults}"
+    return json.dumps(
+        {
+            "conversation_id": f"conv-{i % 997}",
+            "message_id": f"r{run}-m{i}",
+            "sender_id": sender,
+            "text": TEXTS[i % len(TEXTS)],
+            "recipient_ids": [recipient],
+        }
+    ).encode()
+
+
+async def _connection(
+    port: int,
+    key: str,
+    bodies: list[bytes],
+    next_index: list[int],
+    deadline: float,
+    latencies: list[float],
+    errors: list[int],
+) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    head = (
+        f"POST /v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {key}\r\n"
+        "Content-Type: application/json\r\n"
+    ).encode()
+    try:
+        while time.perf_counter() < deadline:
+            index = next_index[0]
+            if index >= len(bodies):
+                return
+            next_index[0] = index + 1
+            body = bodies[index]
+            start = time.perf_counter()
+            writer.write(head + b"Content-Length: %d\r\n\r\n" % len(body) + body)
+            status_line = await reader.readline()
+            length = 0
+            while True:
+                line = await reader.readline()
+                if line in (b"\r\n", b""):
+                    break
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":", 1)[1])
+            await reader.readexactly(length)
+            latencies.append(time.perf_counter() - start)
+            if not status_line.startswith(b"HTTP/1.1 200"):
+                errors.append(int(status_line.split()[1]))
+    finally:
+        writer.close()
+
+
+async def drive(port: int, key: str, bodies: list[bytes], concurrency: int, max_seconds: float) -> dict:
+    """Send ``bodies`` over ``concurrency`` keep-alive connections; stop at the time bound."""
+    latencies: list[float] = []
+    errors: list[int] = []
+    next_index = [0]
+    start = time.perf_counter()
+    deadline = start + max_seconds
+    await asyncio.gather(
+        *(_connection(port, key, bodies, next_index, deadline, latencies, errors) for _ in range(concurrency))
+    )
+    elapsed = time.perf_counter() - start
+    latencies.sort()
+    return {
+        "messages": len(latencies),
+        "seconds": elapsed,
+        "rate": len(latencies) / elapsed,
+        "p50_ms": 1000 * latencies[len(latencies) // 2],
+        "p99_ms": 1000 * latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
+        "errors": len(errors),
+    }
+
+
+def bench_backend(name: str, db_url: str, args: argparse.Namespace) -> list[dict]:
+    children, adults = 200, 100
+    key = prepare(db_url, children, adults)
+    port = free_port()
+    env = {**os.environ, "SAFEGUARD_DATABASE_URL": db_url}
+    if args.detector == "fast":
+        env["SAFEGUARD_DETECTOR_EMBEDDINGS"] = "false"
+    server = subprocess.Popen(
+        [SAFEGUARD, "serve", "--port", str(port), "--log-level", "warning"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    runs = []
+    try:
+        wait_for_port(port)
+        warm = [message_body(0, i, children, adults) for i in range(args.warmup)]
+        asyncio.run(drive(port, key, warm, args.concurrency, args.max_seconds))
+        for run in range(1, args.runs + 1):
+            bodies = [message_body(run, i, children, adults) for i in range(args.messages)]
+            cpu_before = cpu_seconds(server.pid)
+            result = asyncio.run(drive(port, key, bodies, args.concurrency, args.max_seconds))
+            result["server_cpu_ms"] = (
+                1000 * (cpu_seconds(server.pid) - cpu_before) / max(1, result["messages"])
+            )
+            result["backend"] = name
+            runs.append(result)
+            print(
+                f"{name} run {run}: {result['rate']:.0f} msg/s, p50 {result['p50_ms']:.2f} ms, "
+                f"p99 {result['p99_ms']:.2f} ms, {result['messages']} msgs, "
+                f"server CPU {result['server_cpu_ms']:.2f} ms/msg, "
+                f"{result['errors']} errors",
+                flush=True,
+            )
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    engine_ms = engine_cpu_ms(db_url, args, children, adults)
+    print(f"{name}: decision engine alone {engine_ms:.2f} CPU ms/msg", flush=True)
+    for result in runs:
+        result["engine_cpu_ms"] = engine_ms
+    return runs
+
+
+def engine_cpu_ms(db_url: str, args: argparse.Namespace, children: int, adults: int) -> float:
+    """CPU ms per message of the decision engine alone (no HTTP), in batches of 16."""
+    from safeguard.api.app import build_services
+    from safeguard.config import Settings
+    from safeguard.policy.engine import MessageEvent
+    from safeguard.store.db import dispose_engines
+
+    settings = Settings(database_url=db_url, detector_embeddings=args.detector != "fast")
+    services = build_services(settings)
+    events = [
+        MessageEvent(
+            **{
+                **json.loads(message_body(99, i, children, adults)),
+                "recipient_ids": tuple(json.loads(message_body(99, i, children, adults))["recipient_ids"]),
+            }
+        )
+        for i in range(2000)
+    ]
+    start = time.process_time()
+    for i in range(0, len(events), 16):
+        services.engine.process_many(events[i : i + 16])
+    elapsed = time.process_time() - start
+    services.webhooks.close()
+    dispose_engines()
+    return 1000 * elapsed / len(events)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine() -> str:
+    cpu = platform.processor() or "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}"
+
+
+def report(results: dict[str, list[dict]], args: argparse.Namespace) -> str:
+    lines = [
+        "# Safety service benchmark (`benchmarks/bench_api.py`)",
+        "",
+        f"- Date: {datetime.now(UTC):%Y-%m-%d %H:%M UTC}",
+        f"- Machine: {machine()}",
+        f"- Load: POST /v1/messages (decision stored before each response), {args.messages} "
+        f"messages per run over {args.concurrency} keep-alive connections on 127.0.0.1, "
+        f"bounded at {args.max_seconds:g} s per run; {args.runs} runs after "
+        f"{args.warmup} warm-up messages; medians below.",
+        "- Server: `safeguard serve` (one uvicorn process, uvloop + httptools, group commit); "
+        + (
+            "text detector fast path (`SAFEGUARD_DETECTOR_EMBEDDINGS=false`: lexicon, no embedding stage)"
+            if args.detector == "fast"
+            else "default text detector (lexicon + MiniLM embedding stage on CPU)"
+        )
+        + "; load generator in a separate process on the same cores.",
+        f"- Machine load when the run started (1-min load average, other work included): "
+        f"{args.load_before:.2f}; when it ended: {os.getloadavg()[0]:.2f}.",
+        "- PostgreSQL: throw-away local cluster with default durability "
+        "(fsync on, synchronous_commit on). SQLite: WAL, synchronous=NORMAL.",
+        "",
+        "| backend | messages/s | p50 ms | p99 ms | server CPU ms/msg | engine CPU ms/msg | runs |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for name, runs in results.items():
+        if not runs:
+            continue
+        lines.append(
+            f"| {name} | {statistics.median(r['rate'] for r in runs):.0f} | "
+            f"{statistics.median(r['p50_ms'] for r in runs):.2f} | "
+            f"{statistics.median(r['p99_ms'] for r in runs):.2f} | "
+            f"{statistics.median(r['server_cpu_ms'] for r in runs):.2f} | "
+            f"{runs[0]['engine_cpu_ms']:.2f} | {len(runs)} |"
+        )
+    met = [
+        name
+        for name, runs in results.items()
+        if runs
+        and statistics.median(r["rate"] for r in runs) >= 2000
+        and statistics.median(r["p99_ms"] for r in runs) < 50
+    ]
+    lines += [
+        "",
+        f"**Target met by: {', '.join(met) if met else 'neither backend'}.**",
+        "",
+        'Target: >= 2,000 messages/s with p99 < 50 ms. "server CPU ms/msg" is the server '
+        "process's CPU time per decided message (all threads), so 1000 / that figure is the "
+        "most one server process can decide per second of one core, whatever else runs on "
+        'the machine. "engine CPU ms/msg" is the decision engine alone (store reads, '
+        "detector, policy, commit; no HTTP), measured in the benchmark process; the "
+        "difference is the HTTP layer (uvicorn, FastAPI, validation, JSON).",
+        "",
+        "What limits it: one Python process decides every message; its CPU per message "
+        "(both columns above) bounds throughput, and on this 2-core machine the load "
+        "generator, PostgreSQL and any other work share the same cores (see the load "
+        "average above). Decisions are grouped into one transaction per batch (group "
+        "commit), so the commit itself is not the limit. Remaining cost is split between "
+        "the HTTP stack and the ORM/detector work per message.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small run (CI smoke)")
+    parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--messages", type=int, default=None)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--runs", type=int, default=None)
+    parser.add_argument("--max-seconds", type=float, default=60.0)
+    parser.add_argument(
+        "--detector",
+        choices=["fast", "default"],
+        default="fast",
+        help="fast: lexicon only; default: with the embedding stage",
+    )
+    parser.add_argument("--output", type=Path, default=ROOT / "results" / "api.md")
+    args = parser.parse_args()
+    args.messages = args.messages or (2000 if args.quick else 20000)
+    args.runs = args.runs or (1 if args.quick else 3)
+    args.warmup = 300 if args.quick else 2000
+    args.load_before = os.getloadavg()[0]
+    results: dict[str, list[dict]] = {}
+    if args.backend in ("sqlite", "both"):
+        data = tempfile.mkdtemp(prefix="sg-bench-sqlite-")
+        try:
+            results["SQLite"] = bench_backend("SQLite", f"sqlite:///{data}/safeguard.db", args)
+        finally:
+            shutil.rmtree(data, ignore_errors=True)
+    if args.backend in ("postgresql", "both"):
+        with Postgres() as url:
+            results["PostgreSQL"] = bench_backend("PostgreSQL", url, args)
+    text = report(results, args)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,209 @@
+"""Run every benchmark and assemble ``BENCHMARKS.md`` (what ``make bench`` does).
+
+Usage::
+
+    .venv/bin/python benchmarks/run_all.py [--quick] [--only NAME ...] [--assemble-only]
+
+Each ``benchmarks/bench_NAME.py`` runs as its own subprocess with the same
+flags (``--quick``) and writes ``benchmarks/results/NAME.md``. A failing or
+timed-out benchmark is recorded and the others still run. ``BENCHMARKS.md`` is
+then a short header (what the file is, how to regenerate it, machine, date,
+status of each benchmark in this run) followed by each results file in a fixed
+order: text, pdq, api, then any others alphabetically. A benchmark without a
+results file is listed as "not run"; a results file this invocation did not
+(re)write is marked as coming from an earlier run. Exits non-zero if any
+benchmark that was run failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+if str(HERE) not in sys.path:
+    sys.path.insert(0, str(HERE))
+
+import common  # noqa: E402
+
+REPO = HERE.parent
+RESULTS = HERE / "results"
+OUTPUT = REPO / "BENCHMARKS.md"
+ORDER = ("text", "pdq", "api")
+DEFAULT_TIMEOUT = 45 * 60
+_HEADING = re.compile(r"^(#{1,6})(\s)")
+_FENCE = re.compile(r"^\s*(```|~~~)")
+
+
+@dataclass
+class Outcome:
+    """What happened to one benchmark in this invocation."""
+
+    name: str
+    status: str  # "ok", "failed (exit N)", "timed out", "not selected", "no results file written"
+    seconds: float | None = None
+
+
+def discover() -> dict[str, Path]:
+    """``bench_NAME.py`` scripts by NAME."""
+    return {p.stem.removeprefix("bench_"): p for p in sorted(HERE.glob("bench_*.py"))}
+
+
+def ordered(names: set[str]) -> list[str]:
+    """text, pdq, api first, then the rest alphabetically."""
+    fixed = [n for n in ORDER if n in names]
+    return fixed + sorted(names - set(fixed))
+
+
+def run_one(name: str, script: Path, quick: bool, timeout: float) -> Outcome:
+    """Run one benchmark script; its output goes straight to this terminal."""
+    cmd = [common.python_exe(), str(script)] + (["--quick"] if quick else [])
+    result_file = RESULTS / f"{name}.md"
+    before = result_file.stat().st_mtime if result_file.exists() else None
+    print(f"\n=== {name}: {' '.join(cmd[1:])}", flush=True)
+    started = time.perf_counter()
+    try:
+        proc = subprocess.run(cmd, cwd=REPO, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        return Outcome(name, f"timed out after {timeout / 60:.0f} min", time.perf_counter() - started)
+    except OSError as exc:
+        return Outcome(name, f"could not start ({exc})", time.perf_counter() - started)
+    seconds = time.perf_counter() - started
+    if proc.returncode != 0:
+        return Outcome(name, f"failed (exit {proc.returncode})", seconds)
+    after = result_file.stat().st_mtime if result_file.exists() else None
+    if after is None or after == before:
+        return Outcome(name, "no results file written", seconds)
+    return Outcome(name, "ok", seconds)
+
+
+def demote(markdown: str, top: int = 2) -> str:
+    """Shift headings (outside code fences) so the shallowest becomes level ``top``."""
+    lines = markdown.splitlines()
+    levels = []
+    fenced = False
+    for line in lines:
+        if _FENCE.match(line):
+            fenced = not fenced
+        elif not fenced and (m := _HEADING.match(line)):
+            levels.append(len(m.group(1)))
+    if not levels:
+        return markdown
+    shift = top - min(levels)
+    out = []
+    fenced = False
+    for line in lines:
+        if _FENCE.match(line):
+            fenced = not fenced
+        elif not fenced and (m := _HEADING.match(line)):
+            level = max(1, min(6, len(m.group(1)) + shift))
+            line = "#" * level + line[len(m.group(1)):]
+        out.append(line)
+    return "\n".join(out)
+
+
+def _written(path: Path) -> str:
+    return datetime.fromtimestamp(path.stat().st_mtime, UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def assemble(outcomes: dict[str, Outcome], scripts: dict[str, Path], quick: bool) -> str:
+    """The text of BENCHMARKS.md."""
+    files = {p.stem: p for p in RESULTS.glob("*.md")} if RESULTS.is_dir() else {}
+    names = ordered(set(scripts) | set(files))
+    rows = []
+    for name in names:
+        outcome = outcomes.get(name)
+        ran = outcome is not None and outcome.status != "not selected"
+        status = outcome.status if ran and outcome else "not run by this invocation"
+        took = f"{outcome.seconds / 60:.1f} min" if outcome and outcome.seconds is not None else "-"
+        result = f"`benchmarks/results/{name}.md` ({_written(files[name])})" if name in files else "none"
+        rows.append([name, status, took, result])
+    header = [
+        "# Benchmarks",
+        "",
+        "Generated by `benchmarks/run_all.py` from the per-benchmark results in `benchmarks/results/`; "
+        "do not edit by hand. Regenerate everything with `make bench` (or `.venv/bin/python "
+        "benchmarks/run_all.py [--quick] [--only NAME ...]`; one benchmark alone: "
+        "`.venv/bin/python benchmarks/bench_NAME.py`). Each section states its own method, sizes and "
+        "caveats; figures from different sections were not necessarily measured at the same time.",
+        "",
+    ]
+    if quick:
+        header += ["**Quick smoke run** (`--quick`): small sizes; figures are not comparable with a full "
+                   "run.", ""]
+    header += [
+        common.machine_line(),
+        "",
+        f"Assembled: {common.utc_now()}.",
+        "",
+        common.md_table(["benchmark", "this run", "took", "results file (written)"], rows, "llrl"),
+        "",
+    ]
+    body = []
+    for name in names:
+        outcome = outcomes.get(name)
+        path = files.get(name)
+        if path is None:
+            reason = outcome.status if outcome else "not run"
+            if outcome and outcome.status == "not selected":
+                reason = "not run"
+            body.append(f"## {name}\n\n_Not run_: no `benchmarks/results/{name}.md` ({reason}). "
+                        f"Run `.venv/bin/python benchmarks/run_all.py --only {name}`.\n")
+            continue
+        section = demote(path.read_text(encoding="utf-8").strip())
+        if outcome is None or outcome.status != "ok":
+            why = "was not run by this invocation" if outcome is None or outcome.status == "not selected" \
+                else f"{outcome.status} in this run"
+            note = (f"> **Note:** `{name}` {why}; the section below is from an earlier run "
+                    f"(`benchmarks/results/{name}.md` written {_written(path)}).")
+            lines = section.splitlines()
+            if lines and lines[0].startswith("#"):
+                section = "\n".join([lines[0], "", note, *lines[1:]])
+            else:
+                section = f"## {name}\n\n{note}\n\n{section}"
+        body.append(section + "\n")
+    return "\n".join(header) + "\n" + "\n".join(body)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the selected benchmarks, then write BENCHMARKS.md."""
+    scripts = discover()
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="pass --quick to every benchmark (smoke run)")
+    parser.add_argument("--only", nargs="+", metavar="NAME",
+                        help=f"run only these benchmarks (available: {', '.join(ordered(set(scripts)))})")
+    parser.add_argument("--assemble-only", action="store_true",
+                        help="run nothing; rebuild BENCHMARKS.md from the existing results files")
+    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT,
+                        help="seconds allowed per benchmark (default %(default)s)")
+    args = parser.parse_args(argv)
+    selected = ordered(set(scripts))
+    if args.only:
+        unknown = sorted(set(args.only) - set(scripts))
+        if unknown:
+            parser.error(f"unknown benchmark(s): {', '.join(unknown)}; "
+                         f"available: {', '.join(ordered(set(scripts)))}")
+        selected = ordered(set(args.only))
+    outcomes: dict[str, Outcome] = {name: Outcome(name, "not selected") for name in scripts}
+    if not args.assemble_only:
+        for name in selected:
+            outcomes[name] = run_one(name, scripts[name], args.quick, args.timeout)
+            print(f"=== {name}: {outcomes[name].status} ({(outcomes[name].seconds or 0) / 60:.1f} min)",
+                  flush=True)
+    OUTPUT.write_text(assemble(outcomes, scripts, args.quick), encoding="utf-8")
+    print(f"\nwrote {OUTPUT.relative_to(REPO)}")
+    for name in selected:
+        if not args.assemble_only:
+            print(f"  {name}: {outcomes[name].status}")
+    failed = [o for o in outcomes.values() if o.status not in ("ok", "not selected")]
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,137 @@
+"""The FastAPI application factory: routes by role, auth, limits, metrics, webhooks."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from safeguard import __version__
+from safeguard.api.deps import KeyCache, Services
+from safeguard.api.logging import configure_logging
+from safeguard.api.maintenance import Maintenance
+from safeguard.api.metrics import Metrics
+from safeguard.api.middleware import ServiceMiddleware
+from safeguard.api.ratelimit import RateLimiter
+from safeguard.api.routes import accounts, connections, health, media, messages
+from safeguard.api.webhooks import WebhookWorker, escalation_hook
+from safeguard.config import Settings, get_settings
+from safeguard.errors import InputError
+from safeguard.policy.engine import Detector, MessageEngine
+from safeguard.store.db import get_sessionmaker
+
+
+def default_detector(settings: Settings) -> Detector:
+    """The text package's default (or configured) grooming detector."""
+    from safeguard.text import load_detector
+
+    return load_detector(
+        settings.detector_model_path,
+        settings.detector_threshold,
+        embeddings=settings.detector_embeddings,
+    )
+
+
+def build_services(
+    settings: Settings, *, detector: Detector | None = None, database_url: str | None = None
+) -> Services:
+    """Wire store, detector, engine and helpers for one app (or one worker)."""
+    factory = get_sessionmaker(database_url or settings.resolved_database_url())
+    engine = MessageEngine(
+        factory,
+        detector if detector is not None else default_detector(settings),
+        settings,
+        on_escalation=escalation_hook(settings),
+    )
+    return Services(
+        settings=settings,
+        session_factory=factory,
+        engine=engine,
+        keys=KeyCache(factory),
+        limiter=RateLimiter(settings.api.rate_per_second, settings.api.burst),
+        metrics=Metrics(),
+        webhooks=WebhookWorker(factory, settings, writer=engine.writer),
+        maintenance=Maintenance(factory, settings, engine.writer),
+    )
+
+
+def _field(loc: tuple[Any, ...] | list[Any]) -> str:
+    parts = [str(p) for p in loc if p not in ("body",)]
+    return ".".join(parts) or "body"
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    detector: Detector | None = None,
+    database_url: str | None = None,
+) -> FastAPI:
+    """The Safeguard HTTP service (OpenAPI at ``/openapi.json``, docs at ``/docs``)."""
+    settings = settings or get_settings()
+    configure_logging(settings.log_level)
+    services = build_services(settings, detector=detector, database_url=database_url)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        services.webhooks.start()
+        services.maintenance.start()
+        try:
+            yield
+        finally:
+            services.maintenance.stop()
+            services.webhooks.close()
+            services.engine.close()
+
+    app = FastAPI(
+        title="Safeguard safety service",
+        version=__version__,
+        description="Child-safety decisions for messages, connection requests, suggestions "
+        "and media (Ofcom ICU F1/F2 defaults), with account-level risk.",
+        lifespan=lifespan,
+    )
+    app.state.services = services
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"field": _field(e.get("loc", ())), "message": e.get("msg", "invalid")} for e in exc.errors()
+        ]
+        first = errors[0] if errors else {"field": "body", "message": "invalid request"}
+        return JSONResponse(
+            {
+                "detail": f"field '{first['field']}': {first['message']}",
+                "field": first["field"],
+                "errors": errors,
+            },
+            status_code=422,
+        )
+
+    @app.exception_handler(InputError)
+    async def input_error(_request: Request, exc: InputError) -> JSONResponse:
+        return JSONResponse({"detail": exc.describe(), "field": exc.field}, status_code=400)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+
+    for module in (health, accounts, connections, messages, media):
+        app.include_router(module.router)
+    # Cases, evidence, reports and the moderator console (/console).
+    from safeguard.api.routes import cases, reports
+    from safeguard.web import routes as console
+
+    for module in (cases, reports, console):
+        app.include_router(module.router)
+    console.mount_static(app)
+    app.add_middleware(
+        ServiceMiddleware,
+        metrics=services.metrics,
+        max_body_bytes=settings.api.max_body_bytes,
+        large_body_paths={"/v1/media": settings.api.max_media_bytes},
+    )
+    return app

@@ -1,0 +1,1 @@
+"""Cases: escalations, user reports and appeals in a prioritised review queue, with decisions."""

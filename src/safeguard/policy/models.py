@@ -1,0 +1,64 @@
+"""Store models for decisions: conversation state, message decisions, escalations.
+
+Message text is never stored; escalations keep signal excerpts only, as case
+evidence, under the escalation retention limit.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, DateTime, Float, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from safeguard.accounts.models import utcnow
+from safeguard.store.db import Base
+
+
+class ConversationRow(Base):
+    """The streaming detector state of one conversation (``ConversationState.to_dict``)."""
+
+    __tablename__ = "conversations"
+
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    state: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    risk: Mapped[float] = mapped_column(Float, default=0.0)
+    message_count: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class MessageDecisionRow(Base):
+    """The decision returned for one message; ``message_id`` is the idempotency key."""
+
+    __tablename__ = "message_decisions"
+
+    message_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(String(128))
+    sender_id: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(32))
+    risk: Mapped[float] = mapped_column(Float)
+    conversation_risk: Mapped[float] = mapped_column(Float)
+    decision: Mapped[dict] = mapped_column(JSON)
+    case_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (Index("ix_message_decisions_created", "created_at"),)
+
+
+class EscalationRow(Base):
+    """An escalation: what the case queue (next issue) opens a case from."""
+
+    __tablename__ = "escalations"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))  # message | media | connection_request
+    subject_account_id: Mapped[str] = mapped_column(String(128), index=True)
+    recipient_ids: Mapped[list] = mapped_column(JSON, default=list)
+    conversation_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    message_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    risk: Mapped[float] = mapped_column(Float, default=0.0)
+    priority: Mapped[int] = mapped_column(Integer, default=2)
+    reasons: Mapped[list] = mapped_column(JSON, default=list)
+    evidence: Mapped[dict] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -1,0 +1,101 @@
+"""Result types of the policy engine: every decision carries its reasons."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Action(StrEnum):
+    """What the platform should do, from least to most severe.
+
+    ``hold`` withholds delivery pending review; ``block`` refuses delivery;
+    ``escalate`` withholds delivery and opens a case.
+    """
+
+    ALLOW = "allow"
+    WARN_RECIPIENT = "warn_recipient"
+    REQUIRE_CONFIRMATION = "require_confirmation"
+    HOLD = "hold"
+    BLOCK = "block"
+    ESCALATE = "escalate"
+
+    @property
+    def severity(self) -> int:
+        """Position in the severity order (0 = allow)."""
+        return _ORDER.index(self)
+
+
+_ORDER = list(Action)
+
+
+def most_severe(actions: list[Action]) -> Action:
+    """The most severe of ``actions`` (``allow`` for none)."""
+    return max(actions, key=lambda a: a.severity, default=Action.ALLOW)
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """Why a rule fired: a stable ``code``, a human ``detail``, and whom it concerns."""
+
+    code: str
+    detail: str
+    account_id: str | None = None
+
+    def to_dict(self) -> dict:
+        """JSON-ready form."""
+        return {"code": self.code, "detail": self.detail, "account_id": self.account_id}
+
+
+@dataclass(frozen=True, slots=True)
+class Party:
+    """What the policy needs to know about an account."""
+
+    id: str
+    age_band: str = "unknown"
+    age_assurance: str = "self_declared"
+
+
+@dataclass(frozen=True, slots=True)
+class RecipientContext:
+    """One recipient of a message, and its relation to the sender."""
+
+    party: Party
+    connected: bool = False
+    confirmed: bool = False
+
+
+@dataclass(slots=True)
+class MessageDecision:
+    """The decision on one message, with per-recipient actions and reasons."""
+
+    action: Action
+    risk: float
+    conversation_risk: float
+    reasons: list[Reason] = field(default_factory=list)
+    recipient_actions: dict[str, Action] = field(default_factory=dict)
+    warn_recipient: str | None = None
+    account_risk: float = 0.0
+
+    @property
+    def escalated(self) -> bool:
+        """True when the decision opens a case."""
+        return self.action is Action.ESCALATE
+
+
+@dataclass(slots=True)
+class ConnectionRequestDecision:
+    """The decision on a connection request between two accounts."""
+
+    action: Action
+    reasons: list[Reason] = field(default_factory=list)
+    warn_recipient: str | None = None
+    warn_requester: str | None = None
+
+
+@dataclass(slots=True)
+class SuggestionResult:
+    """Candidates a viewer may be shown, and why the others were removed."""
+
+    allowed_ids: list[str]
+    excluded: list[Reason] = field(default_factory=list)

@@ -1,0 +1,1 @@
+"""Reports from cases: NCMEC CyberTipline XML, the UK NCA payload, transparency statistics."""

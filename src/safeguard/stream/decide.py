@@ -1,0 +1,93 @@
+"""Deciding stream events with the API's own services: one way to decide each thing.
+
+Messages go through ``MessageEngine.process_many`` (idempotent on
+``message_id``, durable before it returns). Media events go through the media
+route's decision function with a services object whose write transaction
+first claims the event id, so a redelivered media event has no second effect.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from safeguard.api.deps import Services
+from safeguard.config import Settings
+from safeguard.policy.engine import Detector, MessageEvent, Outcome
+from safeguard.stream.events import MediaEventIn
+from safeguard.stream.models import StreamMediaDecisionRow
+
+UNRECORDED = {"action": None, "detail": "decided; the decision body was not recorded"}
+
+
+@dataclasses.dataclass
+class _ClaimingServices(Services):
+    """``Services`` whose write transaction claims one media event id first."""
+
+    event_id: str = ""
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        with super().write() as session:
+            session.add(StreamMediaDecisionRow(event_id=self.event_id))
+            session.flush()  # IntegrityError here: another delivery decided it first
+            yield session
+
+
+class Decider:
+    """Decides message and media events; built like the API's service container."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        fields = {f.name: getattr(services, f.name) for f in dataclasses.fields(Services)}
+        self._media_services = _ClaimingServices(**fields)
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, *, detector: Detector | None = None, database_url: str | None = None
+    ) -> Decider:
+        """The same wiring as ``safeguard serve`` (``safeguard.api.app.build_services``)."""
+        from safeguard.api.app import build_services
+
+        return cls(build_services(settings, detector=detector, database_url=database_url))
+
+    def messages(self, events: list[MessageEvent]) -> list[Outcome]:
+        """Decide ``events`` in order in one transaction; stored decisions are replayed."""
+        return self.services.engine.process_many(events)
+
+    def media(self, event: MediaEventIn) -> Outcome:
+        """Decide one media event exactly once (replays answer from the store)."""
+        from safeguard.api.routes.media import _decide
+
+        stored = self._stored_media(event.event_id)
+        if stored is not None:
+            return stored
+        services = dataclasses.replace(self._media_services, event_id=event.event_id)
+        try:
+            body = _decide(services, event, None)
+        except IntegrityError:
+            stored = self._stored_media(event.event_id)
+            if stored is None:
+                raise
+            return stored
+        with self.services.write() as session:
+            row = session.get(StreamMediaDecisionRow, event.event_id)
+            if row is not None:
+                row.decision = body
+        return Outcome(body, created=True, escalation_ids=[body["case_id"]] if body.get("case_id") else [])
+
+    def _stored_media(self, event_id: str) -> Outcome | None:
+        with self.services.read() as session:
+            row = session.get(StreamMediaDecisionRow, event_id)
+            if row is None:
+                return None
+            return Outcome(row.decision or dict(UNRECORDED), created=False)
+
+    def close(self) -> None:
+        """Stop the engine's writer thread and background helpers."""
+        self.services.webhooks.close()
+        self.services.engine.close()

@@ -1,0 +1,119 @@
+"""Stream entries: a ``kind`` and a JSON ``data`` field, validated with the API's schemas.
+
+A message entry's ``data`` is the body of ``POST /v1/messages``; a media entry's
+is the hash-only body of ``POST /v1/media`` plus an ``event_id`` (its
+idempotency key). Media bytes never travel on the stream: clients hash first.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from pydantic import BaseModel, Field, ValidationError
+
+from safeguard.api.schemas.common import Identifier
+from safeguard.api.schemas.media import MediaHashesIn
+from safeguard.api.schemas.messages import MessageIn
+from safeguard.policy.engine import MessageEvent
+
+KINDS = ("message", "media")
+
+
+class InvalidEvent(ValueError):
+    """An entry that can never be decided (dead-lettered at once)."""
+
+
+class MediaEventIn(MediaHashesIn):
+    """A media event on the stream: the API's hash-only body plus its idempotency key."""
+
+    event_id: Identifier = Field(description="idempotency key of this media event")
+
+
+@dataclass(frozen=True, slots=True)
+class StreamEvent:
+    """A decoded entry: what to decide, its idempotency key and its partition key."""
+
+    kind: str
+    event_id: str
+    key: str
+    message: MessageEvent | None = None
+    media: MediaEventIn | None = None
+
+
+def encode_message(event: MessageEvent | MessageIn | dict) -> dict[str, str]:
+    """Stream fields of a message event."""
+    if isinstance(event, MessageEvent):
+        body = {
+            "conversation_id": event.conversation_id,
+            "message_id": event.message_id,
+            "sender_id": event.sender_id,
+            "text": event.text,
+            "recipient_ids": list(event.recipient_ids),
+            "sent_at": event.sent_at,
+            "sender_age_band": event.sender_age_band,
+        }
+    elif isinstance(event, BaseModel):
+        body = event.model_dump()
+    else:
+        body = dict(event)
+    return {"kind": "message", "data": json.dumps(body, separators=(",", ":"), ensure_ascii=False)}
+
+
+def encode_media(event: MediaEventIn | dict) -> dict[str, str]:
+    """Stream fields of a media (hashes) event."""
+    body = event.model_dump() if isinstance(event, BaseModel) else dict(event)
+    return {"kind": "media", "data": json.dumps(body, separators=(",", ":"))}
+
+
+def partition_key(fields: dict[str, str]) -> str:
+    """The key an entry is partitioned by, without full validation (producer side).
+
+    An unreadable entry gets the empty key: a worker dead-letters it with the reason.
+    """
+    try:
+        body = json.loads(fields.get("data") or "{}")
+    except ValueError:
+        return ""
+    if not isinstance(body, dict):
+        return ""
+    if fields.get("kind") == "media":
+        return str(body.get("sender_id", ""))
+    return str(body.get("conversation_id", ""))
+
+
+def _first_error(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    field = ".".join(str(p) for p in first["loc"]) or "data"
+    return f"field '{field}': {first['msg']}"
+
+
+def decode_event(fields: dict[str, str]) -> StreamEvent:
+    """Validate an entry; raises ``InvalidEvent`` with a one-line reason."""
+    kind = fields.get("kind")
+    if kind not in KINDS:
+        raise InvalidEvent(f"field 'kind': expected one of {', '.join(KINDS)}, got {kind!r}")
+    raw = fields.get("data")
+    if raw is None:
+        raise InvalidEvent("field 'data': missing")
+    try:
+        if kind == "message":
+            body = MessageIn.model_validate_json(raw)
+        else:
+            media = MediaEventIn.model_validate_json(raw)
+    except ValidationError as exc:
+        raise InvalidEvent(_first_error(exc)) from None
+    if kind == "media":
+        if not (media.pdq or media.md5 or media.sha256):
+            raise InvalidEvent("field 'pdq': give at least one of pdq, md5, sha256")
+        return StreamEvent("media", media.event_id, media.sender_id, media=media)
+    event = MessageEvent(
+        conversation_id=body.conversation_id,
+        message_id=body.message_id,
+        sender_id=body.sender_id,
+        text=body.text,
+        recipient_ids=tuple(body.recipient_ids),
+        sent_at=body.sent_at,
+        sender_age_band=body.sender_age_band,
+    )
+    return StreamEvent("message", body.message_id, body.conversation_id, message=event)

@@ -1,0 +1,145 @@
+"""Console users, password checks (argon2id), login sessions and CSRF tokens.
+
+The session cookie carries a random token; the store keeps only its SHA-256,
+with the session's CSRF token and expiry. Every state-changing request must
+send the session's CSRF token (a hidden form field), compared in constant time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from safeguard.accounts.models import utcnow
+from safeguard.cases.service import aware
+from safeguard.errors import InputError
+from safeguard.evidence.models import EvidenceRecord
+from safeguard.web.models import ConsoleSession, ConsoleUser
+
+ROLES = ("reviewer", "admin")
+USERNAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+MIN_PASSWORD = 10
+MAX_FAILURES = 5  # failed logins per username per 15 minutes before logins are refused
+_hasher = PasswordHasher()
+# Verified against when the user does not exist, so timing does not reveal usernames.
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """A logged-in moderator."""
+
+    username: str
+    role: str
+    csrf_token: str
+
+    @property
+    def is_admin(self) -> bool:
+        """True for the admin role."""
+        return self.role == "admin"
+
+    @property
+    def actor(self) -> str:
+        """How this moderator appears in the audit log."""
+        return f"console:{self.username}"
+
+
+def create_user(session: Session, username: str, password: str, role: str) -> ConsoleUser:
+    """Create (or reset the password and role of) a console user."""
+    if not USERNAME.match(username):
+        raise InputError("use 1-64 letters, digits, _ . -", field="username")
+    if role not in ROLES:
+        raise InputError(f"must be one of {', '.join(ROLES)}", field="role")
+    if len(password) < MIN_PASSWORD:
+        raise InputError(f"must be at least {MIN_PASSWORD} characters", field="password")
+    user = session.get(ConsoleUser, username)
+    if user is None:
+        user = ConsoleUser(username=username, created_at=utcnow())
+        session.add(user)
+    user.password_hash = _hasher.hash(password)
+    user.role = role
+    session.flush()
+    return user
+
+
+def authenticate(session: Session, username: str, password: str) -> ConsoleUser | None:
+    """The user when the password is right, else None (same work either way)."""
+    user = session.get(ConsoleUser, username) if USERNAME.match(username or "") else None
+    try:
+        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if user is None:
+        return None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    return user
+
+
+def recent_failures(session: Session, username: str, minutes: float = 15.0) -> int:
+    """Failed logins for ``username`` in the last ``minutes`` (read from the audit chain)."""
+    since = (utcnow() - timedelta(minutes=minutes)).isoformat(timespec="microseconds")
+    return int(
+        session.execute(
+            select(func.count()).where(
+                EvidenceRecord.action == "login_failed",
+                EvidenceRecord.actor == f"console:{username[:64]}",
+                EvidenceRecord.at >= since,
+            )
+        ).scalar()
+        or 0
+    )
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_session(session: Session, user: ConsoleUser, hours: float) -> str:
+    """Open a session for ``user``; returns the cookie token."""
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    session.execute(delete(ConsoleSession).where(ConsoleSession.expires_at < now))
+    session.add(
+        ConsoleSession(
+            token_hash=_digest(token),
+            username=user.username,
+            csrf_token=secrets.token_urlsafe(32),
+            created_at=now,
+            expires_at=now + timedelta(hours=hours),
+        )
+    )
+    return token
+
+
+def load_session(session: Session, token: str | None, now: datetime | None = None) -> Identity | None:
+    """The identity behind a cookie token, or None when unknown or expired."""
+    if not token:
+        return None
+    row = session.get(ConsoleSession, _digest(token))
+    if row is None or aware(row.expires_at) <= (now or utcnow()):
+        return None
+    user = session.get(ConsoleUser, row.username)
+    if user is None:
+        return None
+    return Identity(user.username, user.role, row.csrf_token)
+
+
+def end_session(session: Session, token: str | None) -> None:
+    """Log out: forget the session."""
+    if token:
+        session.execute(delete(ConsoleSession).where(ConsoleSession.token_hash == _digest(token)))
+
+
+def csrf_ok(expected: str | None, given: object) -> bool:
+    """Constant-time CSRF token comparison."""
+    return bool(expected) and isinstance(given, str) and hmac.compare_digest(expected, given)

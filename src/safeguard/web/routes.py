@@ -1,0 +1,456 @@
+"""Console pages: login, the queue, a case, decisions, notes, reveal, report export, audit.
+
+Reviewers see unassigned cases and their own; admins see everything and may
+reassign, place legal holds and read the audit log. Every POST needs the
+session's CSRF token; every view of evidence and every action is audited.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from jinja2 import Environment, PackageLoader, select_autoescape
+from sqlalchemy import select
+
+from safeguard.api.deps import Services
+from safeguard.cases import service as cases
+from safeguard.errors import InputError
+from safeguard.evidence import chain
+from safeguard.evidence.models import EvidenceRecord
+from safeguard.reports import context, cybertipline, nca
+from safeguard.text.categories import CATEGORIES
+from safeguard.web import auth
+from safeguard.web.settings import ConsoleSettings
+
+SESSION_COOKIE = "sg_console"
+LOGIN_CSRF_COOKIE = "sg_login_csrf"
+STATIC_DIR = Path(__file__).parent / "static"
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+templates = Environment(
+    loader=PackageLoader("safeguard.web", "templates"), autoescape=select_autoescape(["html"])
+)
+
+
+def mount_static(app: Any) -> None:
+    """Serve the console's CSS from inside the package."""
+    app.mount("/console/static", StaticFiles(directory=STATIC_DIR), name="console-static")
+
+
+def _services(request: Request) -> Services:
+    return request.app.state.services
+
+
+def _console_settings(request: Request) -> ConsoleSettings:
+    settings = getattr(request.app.state, "console_settings", None)
+    if settings is None:
+        settings = ConsoleSettings()
+        request.app.state.console_settings = settings
+    return settings
+
+
+def _headers(settings: ConsoleSettings) -> dict[str, str]:
+    img = "'self' data:"
+    if settings.media_url:
+        parts = urlsplit(settings.media_url)
+        img += f" {parts.scheme}://{parts.netloc}"
+    return {
+        "Content-Security-Policy": f"default-src 'self'; img-src {img}; style-src 'self'; "
+        "script-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        "X-Frame-Options": "DENY",
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+        "Cache-Control": "no-store",
+    }
+
+
+def render(request: Request, name: str, status: int = 200, **values: Any) -> HTMLResponse:
+    """Render a template with the security headers every console page carries."""
+    body = templates.get_template(name).render(request=request, **values)
+    return HTMLResponse(body, status_code=status, headers=_headers(_console_settings(request)))
+
+
+def _identity(request: Request) -> auth.Identity | None:
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return None
+    with _services(request).write() as session:
+        return auth.load_session(session, token)
+
+
+def _login_redirect() -> RedirectResponse:
+    return RedirectResponse("/console/login", status_code=303)
+
+
+def _forbidden(request: Request, user: auth.Identity | None, message: str) -> HTMLResponse:
+    return render(request, "error.html", status=403, user=user, message=message)
+
+
+async def _post(request: Request) -> tuple[auth.Identity | None, dict[str, str], Response | None]:
+    """The identity and form of a POST, or the refusal to send (no session, bad CSRF)."""
+    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    user = await run_in_threadpool(_identity, request)
+    if user is None:
+        return None, form, _forbidden(request, None, "Your session has ended: log in again.")
+    if not auth.csrf_ok(user.csrf_token, form.get("csrf_token")):
+        return user, form, _forbidden(request, user, "The form's security token is missing or wrong.")
+    return user, form, None
+
+
+def _may_see(user: auth.Identity, case: Any) -> bool:
+    return user.is_admin or case.assignee in (None, user.username)
+
+
+@router.get("/login")
+def login_page(request: Request) -> HTMLResponse:
+    """The login form (its CSRF token is bound to a cookie)."""
+    token = secrets.token_urlsafe(32)
+    response = render(request, "login.html", user=None, csrf_token=token, error=None)
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        path="/console",
+        secure=_console_settings(request).secure_cookies,
+    )
+    return response
+
+
+@router.post("/login")
+async def login(request: Request) -> Response:
+    """Check the password (argon2) and open a session."""
+    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    if not auth.csrf_ok(request.cookies.get(LOGIN_CSRF_COOKIE), form.get("csrf_token")):
+        return _forbidden(request, None, "The form's security token is missing or wrong: reload the page.")
+    services = _services(request)
+    settings = _console_settings(request)
+
+    def check() -> str | None:
+        with services.write() as session:
+            if auth.recent_failures(session, form.get("username", "")) >= auth.MAX_FAILURES:
+                return ""
+            user = auth.authenticate(session, form.get("username", ""), form.get("password", ""))
+            if user is None:
+                cases.audit(session, f"console:{form.get('username', '')[:64]}", "login_failed", None, {})
+                return None
+            cases.audit(session, f"console:{user.username}", "login", None, {"role": user.role})
+            return auth.start_session(session, user, settings.session_hours)
+
+    token = await run_in_threadpool(check)
+    if token == "":
+        return render(
+            request, "error.html", status=429, user=None, message="Too many failed logins: wait 15 minutes."
+        )
+    if token is None:
+        fresh = secrets.token_urlsafe(32)
+        response = render(
+            request,
+            "login.html",
+            status=401,
+            user=None,
+            csrf_token=fresh,
+            error="Wrong username or password.",
+        )
+        response.set_cookie(
+            LOGIN_CSRF_COOKIE,
+            fresh,
+            httponly=True,
+            samesite="strict",
+            path="/console",
+            secure=settings.secure_cookies,
+        )
+        return response
+    response = RedirectResponse("/console", status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        path="/console",
+        secure=settings.secure_cookies,
+        max_age=int(settings.session_hours * 3600),
+    )
+    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/console")
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request) -> Response:
+    """Close the session."""
+    user, _form, refusal = await _post(request)
+    if refusal is not None and user is not None:
+        return refusal
+    with _services(request).write() as session:
+        auth.end_session(session, request.cookies.get(SESSION_COOKIE))
+    response = _login_redirect()
+    response.delete_cookie(SESSION_COOKIE, path="/console")
+    return response
+
+
+FILTERS = ("status", "kind", "surface", "category", "child", "source")
+
+
+@router.get("")
+def queue_page(request: Request) -> Response:
+    """The queue, highest priority first, with filters."""
+    user = _identity(request)
+    if user is None:
+        return _login_redirect()
+    params = {k: request.query_params.get(k) or None for k in FILTERS}
+    status = params["status"] or "open"
+    child = {"yes": True, "no": False}.get(params["child"] or "")
+    filters = cases.QueueFilters(
+        status=None if status == "any" else status,
+        kind=params["kind"],
+        surface=params["surface"],
+        category=params["category"],
+        source=params["source"],
+        child_involved=child,
+        limit=200,
+    )
+    services = _services(request)
+    with services.write() as session:
+        items, total = cases.queue(
+            session, services.settings, filters, visible_to=None if user.is_admin else user.username
+        )
+        rows = [cases.case_dict(i.case) for i in items]
+    return render(
+        request,
+        "queue.html",
+        user=user,
+        rows=rows,
+        total=total,
+        params={**params, "status": status},
+        kinds=cases.KINDS,
+        surfaces=cases.SURFACES,
+        sources=cases.SOURCES,
+        categories=(*CATEGORIES, "media_match", "account_risk"),
+    )
+
+
+def _media_src(item: dict, settings: ConsoleSettings) -> str:
+    hashes = item.get("hashes") or {}
+    if settings.media_url:
+        try:
+            return settings.media_url.format(
+                sha256=hashes.get("sha256") or "", md5=hashes.get("md5") or "", pdq=hashes.get("pdq") or ""
+            )
+        except (KeyError, IndexError, ValueError):
+            pass
+    return hash_picture(hashes.get("pdq") or hashes.get("sha256") or "")
+
+
+def hash_picture(hex_digest: str) -> str:
+    """A data: URI drawing the hash's bits as a grid (a stand-in when no media URL is configured)."""
+    bits = "".join(f"{int(c, 16):04b}" for c in hex_digest if c in "0123456789abcdef")[:256]
+    size = 16
+    cells = "".join(
+        f'<rect x="{i % size}" y="{i // size}" width="1" height="1"/>' for i, b in enumerate(bits) if b == "1"
+    )
+    svg = f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {size} {size}">{cells}</svg>'
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
+
+
+@router.get("/cases/{case_id}")
+def case_page(request: Request, case_id: str) -> Response:
+    """A case: conversation with highlighted excerpts, media (blurred), contacts, timeline, actions."""
+    user = _identity(request)
+    if user is None:
+        return _login_redirect()
+    services = _services(request)
+    with services.write() as session:
+        try:
+            case = cases.get_case(session, services.settings, case_id)
+        except cases.CaseNotFound:
+            return render(request, "error.html", status=404, user=user, message="No such case.")
+        if not _may_see(user, case):
+            cases.audit(session, user.actor, "view_refused", case.id, {"assignee": case.assignee})
+            return _forbidden(request, user, "This case is assigned to another reviewer.")
+        view = cases.view_case(session, services.settings, case.id, actor=user.actor)
+    revealed = {int(x) for x in request.query_params.getlist("revealed") if x.isdigit()}
+    settings = _console_settings(request)
+    for item in view["media"]:
+        item["src"] = _media_src(item, settings)
+        item["revealed"] = item["index"] in revealed
+    return render(
+        request,
+        "case.html",
+        user=user,
+        view=view,
+        case=view["case"],
+        decisions=cases.APPEAL_DECISIONS if view["case"]["kind"] == "appeal" else cases.DECISIONS,
+        message=request.query_params.get("msg"),
+    )
+
+
+def _back(case_id: str, **query: Any) -> RedirectResponse:
+    suffix = f"?{urlencode(query, doseq=True)}" if query else ""
+    return RedirectResponse(f"/console/cases/{case_id}{suffix}", status_code=303)
+
+
+async def _case_action(request: Request, case_id: str, action: str) -> Response:
+    user, form, refusal = await _post(request)
+    if refusal is not None:
+        return refusal
+    assert user is not None
+    services = _services(request)
+
+    def run() -> Response:
+        with services.write() as session:
+            try:
+                case = cases.get_case(session, services.settings, case_id)
+            except cases.CaseNotFound:
+                return render(request, "error.html", status=404, user=user, message="No such case.")
+            if not _may_see(user, case):
+                cases.audit(session, user.actor, "action_refused", case.id, {"action": action})
+                return _forbidden(request, user, "This case is assigned to another reviewer.")
+            if action == "decision":
+                cases.decide(
+                    session,
+                    services.settings,
+                    case.id,
+                    decision=form.get("decision", ""),
+                    actor=user.actor,
+                    note=form.get("note") or None,
+                )
+                return _back(case.id, msg=f"Decision recorded: {form.get('decision')}")
+            if action == "note":
+                cases.add_note(
+                    session, services.settings, case.id, actor=user.actor, text=form.get("text", "")
+                )
+                return _back(case.id, msg="Note added")
+            if action == "assign":
+                target = (form.get("assignee") or "").strip() or None
+                if not user.is_admin and target not in (None, user.username):
+                    cases.audit(
+                        session, user.actor, "action_refused", case.id, {"action": "assign", "to": target}
+                    )
+                    return _forbidden(request, user, "Only an admin can assign a case to someone else.")
+                cases.assign(session, services.settings, case.id, assignee=target, actor=user.actor)
+                return _back(case.id, msg="Assignment changed")
+            if action == "legal_hold":
+                if not user.is_admin:
+                    cases.audit(session, user.actor, "action_refused", case.id, {"action": "legal_hold"})
+                    return _forbidden(request, user, "Only an admin can place or lift a legal hold.")
+                hold = form.get("legal_hold") == "on"
+                cases.set_legal_hold(session, services.settings, case.id, hold=hold, actor=user.actor)
+                return _back(case.id, msg="Legal hold placed" if hold else "Legal hold lifted")
+            if action == "reveal":
+                item = int(form.get("item", "-1")) if form.get("item", "").isdigit() else -1
+                if item < 0:
+                    return render(request, "error.html", status=400, user=user, message="Which item?")
+                shown = [int(x) for x in form.get("revealed", "").split(",") if x.isdigit()]
+                cases.record_reveal(session, services.settings, case.id, item=item, actor=user.actor)
+                return _back(case.id, revealed=sorted({*shown, item}))
+            return render(request, "error.html", status=404, user=user, message="Unknown action.")
+
+    try:
+        return await run_in_threadpool(run)
+    except InputError as exc:
+        return render(request, "error.html", status=400, user=user, message=exc.describe())
+
+
+@router.post("/cases/{case_id}/decision")
+async def decision(request: Request, case_id: str) -> Response:
+    """Record a decision."""
+    return await _case_action(request, case_id, "decision")
+
+
+@router.post("/cases/{case_id}/notes")
+async def note(request: Request, case_id: str) -> Response:
+    """Add a note."""
+    return await _case_action(request, case_id, "note")
+
+
+@router.post("/cases/{case_id}/assign")
+async def assign(request: Request, case_id: str) -> Response:
+    """Take, release or (admin) reassign the case."""
+    return await _case_action(request, case_id, "assign")
+
+
+@router.post("/cases/{case_id}/legal-hold")
+async def legal_hold(request: Request, case_id: str) -> Response:
+    """Place or lift a legal hold (admin)."""
+    return await _case_action(request, case_id, "legal_hold")
+
+
+@router.post("/cases/{case_id}/reveal")
+async def reveal(request: Request, case_id: str) -> Response:
+    """Reveal one media item (audited)."""
+    return await _case_action(request, case_id, "reveal")
+
+
+@router.get("/cases/{case_id}/export/{report}")
+def export(request: Request, case_id: str, report: str) -> Response:
+    """Download the CyberTipline XML or the NCA JSON for the case (audited)."""
+    user = _identity(request)
+    if user is None:
+        return _login_redirect()
+    if report not in ("cybertipline", "nca"):
+        return render(request, "error.html", status=404, user=user, message="Unknown report.")
+    services = _services(request)
+    with services.write() as session:
+        try:
+            case = cases.get_case(session, services.settings, case_id)
+        except cases.CaseNotFound:
+            return render(request, "error.html", status=404, user=user, message="No such case.")
+        if not _may_see(user, case):
+            return _forbidden(request, user, "This case is assigned to another reviewer.")
+        try:
+            ctx = context.load(session, services.settings, case.id, actor=user.actor, report=report)
+        except InputError as exc:
+            return render(request, "error.html", status=400, user=user, message=exc.describe())
+        if report == "cybertipline":
+            body, media, ext = cybertipline.to_xml(ctx), "application/xml", "xml"
+        else:
+            body, media, ext = json.dumps(nca.build(ctx), indent=2), "application/json", "json"
+    return Response(
+        body,
+        media_type=media,
+        headers={
+            "Content-Disposition": f'attachment; filename="{report}-{case.id}.{ext}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@router.get("/audit")
+def audit_page(request: Request) -> Response:
+    """The audit log and the chain check (admin only)."""
+    user = _identity(request)
+    if user is None:
+        return _login_redirect()
+    services = _services(request)
+    if not user.is_admin:
+        with services.write() as session:
+            cases.audit(session, user.actor, "view_refused", None, {"page": "audit"})
+        return _forbidden(request, user, "The audit log is for admins.")
+    with services.write() as session:
+        result = chain.verify(session)
+        cases.audit(session, user.actor, "view_audit_log", None, {})
+        records = list(
+            session.execute(select(EvidenceRecord).order_by(EvidenceRecord.seq.desc()).limit(200)).scalars()
+        )
+        rows = [
+            {
+                "seq": r.seq,
+                "at": r.at,
+                "actor": r.actor,
+                "action": r.action,
+                "case_id": r.case_id,
+                "kind": r.kind,
+            }
+            for r in records
+        ]
+    return render(request, "audit.html", user=user, result=result, rows=rows, now=datetime.now(UTC))
