@@ -34,8 +34,9 @@ Failures: an event that fails ``max_failures`` times, or is delivered
 ``max_deliveries`` times without a decision (its worker kept dying), or is
 not a valid event, goes to ``{prefix}:dead`` with the reason and is
 acknowledged. Later events of a conversation wait while an earlier one is
-retried (their delivery count is restored, so it counts attempts). A store outage (``OperationalError``) pauses the worker with back-off
-instead of counting failures.
+retried (their delivery count is restored, so it counts attempts). A store
+outage (``OperationalError``) pauses the worker with back-off instead of
+counting failures.
 
 Back-pressure: a worker holds at most ``batch`` entries in flight
 (``XREADGROUP COUNT``); workers trim acknowledged entries, so a partition's

@@ -58,6 +58,7 @@ CHILD_CONTEXT_WEIGHT = 1.4
 BREADTH_WEIGHT = 0.45
 BREADTH_MIN_EVIDENCE = 0.4
 EMBEDDING_WEIGHT = 4.0
+EMBEDDING_MAX_STRENGTH = 0.6
 # A message counts towards nearest-example evidence by how far its contrastive
 # score exceeds this margin (capped), so near-ties with harmless examples add nothing.
 EMBEDDING_MARGIN = 0.25
@@ -65,8 +66,14 @@ EMBEDDING_CAP = 2.0
 
 
 def embedding_excess(score: float) -> float:
-    """One message's contribution to the conversation's nearest-example evidence."""
+    """How far one message's contrastive score clears the margin (capped)."""
     return min(max(score - EMBEDDING_MARGIN, 0.0), EMBEDDING_CAP)
+
+
+def embedding_strength(score: float) -> float:
+    """One message's nearest-example evidence in [0, EMBEDDING_MAX_STRENGTH],
+    combined across messages by noisy-OR like the lexicon's evidence."""
+    return EMBEDDING_MAX_STRENGTH * embedding_excess(score) / EMBEDDING_CAP
 
 
 def noisy_or(weights: Iterable[float]) -> float:

@@ -14,7 +14,12 @@ from typing import TYPE_CHECKING, Any
 
 from safeguard.ingest.records import Message
 from safeguard.text.categories import CATEGORIES, STAGE_ORDER, Stage
-from safeguard.text.scoring import BREADTH_MIN_EVIDENCE, conversation_risk, embedding_excess
+from safeguard.text.scoring import (
+    BREADTH_MIN_EVIDENCE,
+    conversation_risk,
+    embedding_excess,
+    embedding_strength,
+)
 from safeguard.text.signals import MessageSignals
 
 if TYPE_CHECKING:
@@ -22,6 +27,8 @@ if TYPE_CHECKING:
 
 MAX_KEPT_SIGNALS = 200
 EMBEDDING_BUDGET = 24  # messages per conversation that may reach the embedding stage
+EMBEDDING_MIN_MESSAGES = 4
+
 YOUNG_BANDS = frozenset({"child", "teen"})
 # Once a harmless topic (a surprise party, a game) is seen in a conversation,
 # later hits of the tactics it excuses keep this share of their weight.
@@ -92,6 +99,7 @@ class ConversationState:
         self._signals: list[Signal] = []
         self.embedded_count = 0
         self.embedding_mass = 0.0
+        self.embedding_remaining = 1.0
         self._model_state: dict[str, Any] = {}
         self._risk = 0.0
         self._stage: str | None = None
@@ -127,6 +135,7 @@ class ConversationState:
         if embedding_score is not None:
             self.embedded_count += 1
             self.embedding_mass += embedding_excess(embedding_score)
+            self.embedding_remaining *= 1.0 - embedding_strength(embedding_score)
         author = self._authors.setdefault(sender, _Evidence()) if sender else None
         sender_is_young = self.age_bands.get(sender) in YOUNG_BANDS
         new_signals: list[Signal] = []
@@ -210,9 +219,11 @@ class ConversationState:
 
     @property
     def embedding_evidence(self) -> float:
-        """Nearest-example evidence: how much of the chat sits closer to tactics
-        than to harmless look-alikes, per message (so length does not inflate it)."""
-        return self.embedding_mass / max(self.message_count, 1)
+        """Nearest-example evidence: how far the chat's messages sit closer to
+        tactics than to harmless look-alikes, averaged per message (so length
+        does not inflate it) over at least ``EMBEDDING_MIN_MESSAGES`` messages
+        (so one close match at the start of a chat does not dominate it)."""
+        return self.embedding_mass / max(self.message_count, EMBEDDING_MIN_MESSAGES)
 
     @property
     def risk(self) -> float:
@@ -287,6 +298,7 @@ class ConversationState:
             "signals": [s.to_dict() for s in self._signals],
             "embedded_count": self.embedded_count,
             "embedding_mass": self.embedding_mass,
+            "embedding_remaining": self.embedding_remaining,
             "model_state": self._model_state,
             "risk": self._risk,
         }
@@ -313,6 +325,7 @@ class ConversationState:
         state._signals = [Signal(**s) for s in data.get("signals", [])]
         state.embedded_count = int(data.get("embedded_count", 0))
         state.embedding_mass = float(data.get("embedding_mass", 0.0))
+        state.embedding_remaining = float(data.get("embedding_remaining", 1.0))
         state._model_state = dict(data.get("model_state", {}))
         state._risk = float(data.get("risk", 0.0))
         return state
