@@ -6,6 +6,7 @@ import sys
 
 from safeguard.cli import (  # noqa: F401  (each module registers its commands)
     case_cmds,
+    client_cmds,
     demo_cmd,
     media_cmds,
     service_cmds,
