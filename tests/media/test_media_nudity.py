@@ -1,8 +1,8 @@
 """Nudity protection for child accounts: decisions, the optional detector, no writes.
 
-Only benign images: the PDQ conformance photos (a bridge landscape, street and
-indoor scenes) and images drawn here (shapes, text, a cartoon figure in a
-shirt). Where a positive is needed, a stub scorer returns a high score.
+Only benign images: the PDQ conformance photos (a bridge landscape, a seascape,
+three men in ordinary clothes, houses, stairs, a pen) and images drawn here
+(shapes, text, a cartoon figure in a shirt). Where a positive is needed, a stub scorer returns a high score.
 """
 
 from __future__ import annotations
@@ -267,12 +267,12 @@ def _benign_images(photos_dir: Path, drawn: dict[str, bytes]) -> dict[str, bytes
     files = {
         "bridge landscape": "bridge-mods/aaa-orig.jpg",
         "bridge rotated": "dih/bridge-2-rotate-90.jpg",
-        "scene q0122": "labelme/q0122.jpg",
-        "scene q0291": "labelme/q0291.jpg",
-        "scene q0746": "labelme/q0746.jpg",
-        "scene q1050": "labelme/q1050.jpg",
-        "scene q2821": "labelme/q2821.jpg",
-        "graphic c.png": "misc/c.png",
+        "seascape": "labelme/q0122.jpg",
+        "three men in ordinary clothes": "labelme/q0291.jpg",
+        "stairs": "labelme/q0746.jpg",
+        "canal houses": "labelme/q1050.jpg",
+        "stripes": "labelme/q2821.jpg",
+        "pen and plate": "misc/c.png",
     }
     images = {name: (photos_dir / path).read_bytes() for name, path in files.items()}
     images.update(drawn)
