@@ -128,7 +128,14 @@ class _BatchView:
     the batch is processed, so each event is decided as if it had been alone.
     """
 
-    def __init__(self, session: Session, events: list[MessageEvent], *, lock: bool) -> None:
+    def __init__(
+        self,
+        session: Session,
+        events: list[MessageEvent],
+        *,
+        lock: bool,
+        conversation_ids: list[str] | None = None,
+    ) -> None:
         ids = [e.message_id for e in events]
         self.stored: dict[str, dict] = {
             mid: decision
@@ -139,7 +146,7 @@ class _BatchView:
             ).all()
         }
         fresh = [e for e in events if e.message_id not in self.stored]
-        conversation_ids = sorted({e.conversation_id for e in fresh})
+        conversation_ids = sorted({e.conversation_id for e in fresh}.union(conversation_ids or ()))
         self.conversations: dict[str, ConversationRow] = {}
         if conversation_ids:
             if lock:
@@ -412,6 +419,36 @@ class MessageEngine:
         )
         view.stored[event.message_id] = body
         return Outcome(body, created=True, escalation_ids=escalations)
+
+    def update_conversation(self, conversation_id: str, apply: Callable[[Any], None]) -> Any:
+        """Change one conversation's detector state under the same lock as messages.
+
+        ``apply`` receives the conversation's state (restored, or new) and changes
+        it in place (e.g. records a media event); the state is stored and returned.
+        """
+        with self.writer():
+            session = self.session_factory(autoflush=False)
+            try:
+                view = _BatchView(session, [], lock=not self.sqlite, conversation_ids=[conversation_id])
+                row = view.conversations.get(conversation_id)
+                if row is not None and row.state:
+                    state = self.detector.restore_conversation(row.state)
+                else:
+                    state = self.detector.new_conversation(conversation_id)
+                apply(state)
+                if row is None:
+                    row = ConversationRow(id=conversation_id, message_count=0)
+                    session.add(row)
+                row.state = state.to_dict()
+                row.risk = float(state.risk)
+                row.updated_at = accounts.utcnow()
+                session.commit()
+                return state
+            except BaseException:
+                session.rollback()
+                raise
+            finally:
+                session.close()
 
     def connection_request(
         self, requester_id: str, target_id: str
