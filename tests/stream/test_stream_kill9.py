@@ -3,12 +3,15 @@
 Two `safeguard worker` processes consume a stream being fed in chunks; one is
 killed with SIGKILL once decisions are flowing. The survivor takes over its
 partitions when the leases expire and claims its pending entries
-(XAUTOCLAIM). Then every message has exactly one stored decision, exactly one
-`created` result, and each conversation's state counted each message once.
+(XAUTOCLAIM). Then every message has exactly one stored decision, at most one
+`created` result and at least one result (a worker killed after its commit but
+before publishing leaves the survivor to publish the stored decision as a
+replay), and each conversation's state counted each message once.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -73,8 +76,12 @@ def test_sigkill_mid_stream_loses_nothing_and_decides_nothing_twice(
     assert survivor.returncode == 0, (tmp_path / "survivor.log").read_text()
     stored = decisions(db_url)
     assert set(stored) == {e.message_id for e in events}
-    created = [f["event_id"] for _, f in client.xrange(layout.results) if f["created"] == "1"]
-    assert sorted(created) == sorted(stored)
+    results = [f for _, f in client.xrange(layout.results)]
+    created = [f["event_id"] for f in results if f["created"] == "1"]
+    assert len(created) == len(set(created)), "a message was decided twice"
+    assert {f["event_id"] for f in results} == set(stored)
+    for result in results:
+        assert json.loads(result["decision"]) == stored[result["event_id"]].decision
     per_conversation: dict[str, int] = {}
     for event in events:
         per_conversation[event.conversation_id] = per_conversation.get(event.conversation_id, 0) + 1

@@ -7,10 +7,11 @@ SQLAlchemy session; they never commit (the caller owns the transaction).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import delete, func, or_, select, tuple_
+from sqlalchemy import bindparam, delete, func, or_, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -33,10 +34,28 @@ AGE_BANDS = ("child", "teen", "adult", "unknown")
 ASSURANCE_LEVELS = ("self_declared", "estimated", "verified")
 
 
-def _insert(session: Session, model: type):  # type: ignore[no-untyped-def]
+def _insert(session: Session, model: Any):  # type: ignore[no-untyped-def]
     """A dialect-specific INSERT that supports ON CONFLICT."""
     dialect = session.get_bind().dialect.name
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
+
+
+_upserts: dict[tuple[str, str], Any] = {}
+
+
+def upsert_statement(session: Session, table: Any, keys: list[str], set_: Callable[[Any], dict]) -> Any:
+    """``INSERT ... ON CONFLICT (keys) DO UPDATE SET set_(stmt)`` for ``table``, built once per dialect.
+
+    ``set_`` receives the statement (for ``stmt.excluded``) and returns the
+    columns to update; hot-path upserts are reused rather than rebuilt per call.
+    """
+    dialect = session.get_bind().dialect.name
+    cache_key = (dialect, table.name)
+    stmt = _upserts.get(cache_key)
+    if stmt is None:
+        insert = _insert(session, table)
+        stmt = _upserts[cache_key] = insert.on_conflict_do_update(index_elements=keys, set_=set_(insert))
+    return stmt
 
 
 def _pair(a: str, b: str) -> tuple[str, str]:
@@ -88,13 +107,19 @@ def get_account(session: Session, account_id: str) -> Account | None:
     return session.get(Account, account_id)
 
 
+_ACCOUNTS = Account.__table__
+_PARTIES = select(_ACCOUNTS.c.id, _ACCOUNTS.c.age_band, _ACCOUNTS.c.age_assurance).where(
+    _ACCOUNTS.c.id.in_(bindparam("ids", expanding=True))
+)
+
+
 def parties(session: Session, account_ids: Iterable[str]) -> dict[str, Party]:
     """Policy views of ``account_ids``; unknown ids are ``unknown`` age band."""
     ids = list(dict.fromkeys(account_ids))
-    rows = session.execute(
-        select(Account.id, Account.age_band, Account.age_assurance).where(Account.id.in_(ids))
-    ).all()
-    found = {row.id: Party(row.id, row.age_band, row.age_assurance) for row in rows}
+    if not ids:
+        return {}
+    rows = session.connection().execute(_PARTIES, {"ids": ids})
+    found = {aid: Party(aid, band, assurance) for aid, band, assurance in rows}
     return {aid: found.get(aid, Party(aid)) for aid in ids}
 
 
@@ -128,16 +153,22 @@ def connected_among(session: Session, account_id: str, others: Iterable[str]) ->
     return {b if a == account_id else a for a, b in rows}
 
 
+_CONNECTIONS = Connection.__table__
+_CONNECTED = select(_CONNECTIONS.c.a_id, _CONNECTIONS.c.b_id).where(
+    tuple_(_CONNECTIONS.c.a_id, _CONNECTIONS.c.b_id).in_(bindparam("pairs", expanding=True))
+)
+_PERMISSIONS = ContactPermission.__table__
+_CONFIRMED = select(_PERMISSIONS.c.minor_id, _PERMISSIONS.c.other_id).where(
+    tuple_(_PERMISSIONS.c.minor_id, _PERMISSIONS.c.other_id).in_(bindparam("pairs", expanding=True))
+)
+
+
 def connected_pairs(session: Session, pairs: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
     """Which of ``pairs`` are connected, returned in both orientations."""
-    ordered = {(a, b) if a < b else (b, a) for a, b in pairs if a != b}
+    ordered = sorted({(a, b) if a < b else (b, a) for a, b in pairs if a != b})
     if not ordered:
         return set()
-    rows = session.execute(
-        select(Connection.a_id, Connection.b_id).where(
-            tuple_(Connection.a_id, Connection.b_id).in_(sorted(ordered))
-        )
-    ).all()
+    rows = session.connection().execute(_CONNECTED, {"pairs": ordered}).all()
     return {(a, b) for a, b in rows} | {(b, a) for a, b in rows}
 
 
@@ -146,11 +177,7 @@ def confirmed_pairs(session: Session, pairs: Iterable[tuple[str, str]]) -> set[t
     wanted = sorted(set(pairs))
     if not wanted:
         return set()
-    rows = session.execute(
-        select(ContactPermission.minor_id, ContactPermission.other_id).where(
-            tuple_(ContactPermission.minor_id, ContactPermission.other_id).in_(wanted)
-        )
-    ).all()
+    rows = session.connection().execute(_CONFIRMED, {"pairs": wanted})
     return {(a, b) for a, b in rows}
 
 
@@ -185,6 +212,73 @@ def list_connections(session: Session, account_id: str) -> list[str]:
     return sorted(b if a == account_id else a for a, b in rows)
 
 
+_CONTACTS = ContactEvent.__table__
+_SIGNALS = AccountSignal.__table__
+# Statements on the per-message path are built once: SQLAlchemy then reuses
+# their compiled form without rebuilding or re-keying them on every call.
+_RECENT_CONTACTS = (
+    select(_CONTACTS.c.sender_id, _CONTACTS.c.recipient_id)
+    .where(
+        tuple_(_CONTACTS.c.sender_id, _CONTACTS.c.recipient_id).in_(bindparam("pairs", expanding=True)),
+        _CONTACTS.c.at >= bindparam("since"),
+    )
+    .distinct()
+)
+_SEEN_SIGNALS = select(_SIGNALS.c.account_id, _SIGNALS.c.conversation_id, _SIGNALS.c.category).where(
+    tuple_(_SIGNALS.c.account_id, _SIGNALS.c.conversation_id).in_(bindparam("pairs", expanding=True)),
+    _SIGNALS.c.category.in_(bindparam("categories", expanding=True)),
+)
+
+
+def recent_contacts(
+    session: Session, pairs: Iterable[tuple[str, str]], settings: Settings
+) -> set[tuple[str, str]]:
+    """Which ``(sender_id, minor_id)`` of ``pairs`` had a contact event in the fan-out window."""
+    wanted = sorted(set(pairs))
+    if not wanted:
+        return set()
+    since = utcnow() - timedelta(hours=settings.account_risk.window_hours)
+    rows = session.connection().execute(_RECENT_CONTACTS, {"pairs": wanted, "since": since})
+    return {(a, b) for a, b in rows}
+
+
+def write_contacts(session: Session, contacts: Iterable[tuple[str, str]]) -> None:
+    """Store ``(sender_id, minor_id)`` contact events (messages to unconnected minors) now."""
+    now = utcnow()
+    rows = [{"sender_id": a, "recipient_id": b, "at": now} for a, b in contacts]
+    if rows:
+        session.connection().execute(_CONTACTS.insert(), rows)
+
+
+def seen_signals(
+    session: Session, pairs: Iterable[tuple[str, str]], categories: Iterable[str]
+) -> set[tuple[str, str, str]]:
+    """Which ``(account_id, conversation_id, category)`` are already stored for ``pairs``."""
+    wanted, cats = sorted(set(pairs)), sorted(set(categories))
+    if not wanted or not cats:
+        return set()
+    rows = session.connection().execute(_SEEN_SIGNALS, {"pairs": wanted, "categories": cats})
+    return {(a, c, k) for a, c, k in rows}
+
+
+def write_signals(session: Session, counts: dict[tuple[str, str, str], int]) -> None:
+    """Add ``counts`` of ``(account_id, conversation_id, category)`` signals to the store."""
+    if not counts:
+        return
+    now = utcnow()
+    stmt = upsert_statement(
+        session,
+        _SIGNALS,
+        ["account_id", "category", "conversation_id"],
+        lambda s: {"count": _SIGNALS.c.count + s.excluded.count, "last_at": s.excluded.last_at},
+    )
+    rows = [
+        {"account_id": a, "conversation_id": c, "category": k, "count": n, "last_at": now}
+        for (a, c, k), n in sorted(counts.items())
+    ]
+    session.connection().execute(stmt, rows)
+
+
 def record_contacts(session: Session, sender_id: str, minor_ids: Iterable[str], settings: Settings) -> bool:
     """Record messages to unconnected minors (fan-out input).
 
@@ -194,24 +288,9 @@ def record_contacts(session: Session, sender_id: str, minor_ids: Iterable[str], 
     minors = list(dict.fromkeys(minor_ids))
     if not minors:
         return False
-    now = utcnow()
-    since = now - timedelta(hours=settings.account_risk.window_hours)
-    seen = set(
-        session.execute(
-            select(ContactEvent.recipient_id)
-            .where(
-                ContactEvent.sender_id == sender_id,
-                ContactEvent.recipient_id.in_(minors),
-                ContactEvent.at >= since,
-            )
-            .distinct()
-        ).scalars()
-    )
-    session.execute(
-        _insert(session, ContactEvent),
-        [{"sender_id": sender_id, "recipient_id": m, "at": now} for m in minors],
-    )
-    return any(m not in seen for m in minors)
+    seen = recent_contacts(session, [(sender_id, m) for m in minors], settings)
+    write_contacts(session, [(sender_id, m) for m in minors])
+    return any((sender_id, m) not in seen for m in minors)
 
 
 def record_signals(
@@ -225,31 +304,9 @@ def record_signals(
     wanted = list(dict.fromkeys(categories))
     if not wanted:
         return False
-    now = utcnow()
-    existing = set(
-        session.execute(
-            select(AccountSignal.category).where(
-                AccountSignal.account_id == account_id,
-                AccountSignal.conversation_id == conversation_id,
-                AccountSignal.category.in_(wanted),
-            )
-        ).scalars()
-    )
-    for category in wanted:
-        stmt = _insert(session, AccountSignal).values(
-            account_id=account_id,
-            category=category,
-            conversation_id=conversation_id,
-            count=1,
-            last_at=now,
-        )
-        session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["account_id", "category", "conversation_id"],
-                set_={"count": AccountSignal.count + 1, "last_at": now},
-            )
-        )
-    return any(c not in existing for c in wanted)
+    existing = seen_signals(session, [(account_id, conversation_id)], wanted)
+    write_signals(session, {(account_id, conversation_id, c): 1 for c in wanted})
+    return any((account_id, conversation_id, c) not in existing for c in wanted)
 
 
 def record_media_match(
@@ -259,35 +316,61 @@ def record_media_match(
     session.add(AccountMediaMatch(account_id=account_id, bank=bank, entry_id=entry_id, category=category))
 
 
+_risk_statements: dict[tuple[str, ...], Any] = {}
+
+
+def _risk_inputs_statement(categories: tuple[str, ...]) -> Any:
+    """One SELECT of every count account risk is scored on (built once per category list)."""
+    stmt = _risk_statements.get(categories)
+    if stmt is not None:
+        return stmt
+    aid = bindparam("account_id")
+    accounts_t, media_t = Account.__table__, AccountMediaMatch.__table__
+    columns = [
+        select(func.count(func.distinct(_CONTACTS.c.recipient_id)))
+        .where(_CONTACTS.c.sender_id == aid, _CONTACTS.c.at >= bindparam("since"))
+        .scalar_subquery()
+        .label("minors"),
+        select(func.count()).where(media_t.c.account_id == aid).scalar_subquery().label("media"),
+        *(
+            select(getattr(accounts_t.c, name)).where(accounts_t.c.id == aid).scalar_subquery().label(name)
+            for name in ("declared_age_band", "age_band", "age_assurance")
+        ),
+        *(
+            select(func.count())
+            .where(_SIGNALS.c.account_id == aid, _SIGNALS.c.category == category)
+            .scalar_subquery()
+            .label(f"signal_{i}")
+            for i, category in enumerate(categories)
+        ),
+    ]
+    stmt = select(*columns)
+    _risk_statements[categories] = stmt
+    return stmt
+
+
 def gather_risk_inputs(session: Session, account_id: str, settings: Settings) -> AccountRiskInputs:
     """Reduce what the store holds about an account to the counts risk is scored on."""
     limits = settings.account_risk
+    categories = tuple(limits.repeated_signal_categories)
     since = utcnow() - timedelta(hours=limits.window_hours)
-    minors = session.execute(
-        select(func.count(func.distinct(ContactEvent.recipient_id))).where(
-            ContactEvent.sender_id == account_id, ContactEvent.at >= since
-        )
-    ).scalar_one()
-    signal_rows = session.execute(
-        select(AccountSignal.category, func.count())
-        .where(
-            AccountSignal.account_id == account_id,
-            AccountSignal.category.in_(limits.repeated_signal_categories),
-        )
-        .group_by(AccountSignal.category)
-    ).all()
-    media = session.execute(
-        select(func.count()).where(AccountMediaMatch.account_id == account_id)
-    ).scalar_one()
-    account = session.get(Account, account_id)
+    if session.new or session.dirty or session.deleted:
+        session.flush()  # the counts below must see objects added to this session
+    row = (
+        session.connection()
+        .execute(_risk_inputs_statement(categories), {"account_id": account_id, "since": since})
+        .one()
+    )
     return AccountRiskInputs(
         account_id=account_id,
-        unconnected_minors_in_window=int(minors),
-        signal_conversations={c: int(n) for c, n in signal_rows},
-        declared_age_band=account.declared_age_band if account else None,
-        age_band=account.age_band if account else "unknown",
-        age_assurance=account.age_assurance if account else "self_declared",
-        media_matches=int(media),
+        unconnected_minors_in_window=int(row.minors),
+        signal_conversations={
+            c: int(row[5 + i]) for i, c in enumerate(categories) if row[5 + i]
+        },
+        declared_age_band=row.declared_age_band,
+        age_band=row.age_band or "unknown",
+        age_assurance=row.age_assurance or "self_declared",
+        media_matches=int(row.media),
     )
 
 
@@ -295,15 +378,14 @@ def refresh_account_risk(session: Session, account_id: str, settings: Settings) 
     """Recompute an account's risk from the store and cache it."""
     risk = score_account(gather_risk_inputs(session, account_id, settings), settings.account_risk)
     reasons = json.dumps([r.to_dict() for r in risk.reasons])
-    now = utcnow()
-    stmt = _insert(session, AccountRiskScore).values(
-        account_id=account_id, risk=risk.risk, reasons=reasons, updated_at=now
+    stmt = upsert_statement(
+        session,
+        _RISK,
+        ["account_id"],
+        lambda s: {c: s.excluded[c] for c in ("risk", "reasons", "updated_at")},
     )
-    session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=["account_id"],
-            set_={"risk": risk.risk, "reasons": reasons, "updated_at": now},
-        )
+    session.connection().execute(
+        stmt, {"account_id": account_id, "risk": risk.risk, "reasons": reasons, "updated_at": utcnow()}
     )
     return risk
 
@@ -317,16 +399,18 @@ def cached_account_risk(session: Session, account_id: str) -> AccountRisk:
     return AccountRisk(account_id, row.risk, reasons)
 
 
+_RISK = AccountRiskScore.__table__
+_CACHED_RISKS = select(_RISK.c.account_id, _RISK.c.risk, _RISK.c.reasons).where(
+    _RISK.c.account_id.in_(bindparam("ids", expanding=True))
+)
+
+
 def cached_account_risks(session: Session, account_ids: Iterable[str]) -> dict[str, AccountRisk]:
     """Last computed risk of each account that has one."""
     ids = sorted(set(account_ids))
     if not ids:
         return {}
-    rows = session.execute(
-        select(AccountRiskScore.account_id, AccountRiskScore.risk, AccountRiskScore.reasons).where(
-            AccountRiskScore.account_id.in_(ids)
-        )
-    ).all()
+    rows = session.connection().execute(_CACHED_RISKS, {"ids": ids})
     return {
         aid: AccountRisk(aid, risk, [Reason(**r) for r in json.loads(reasons)]) for aid, risk, reasons in rows
     }

@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from safeguard import __version__
 from safeguard.api.deps import KeyCache, Services
+from safeguard.api.fastpath import MessageFastPath
 from safeguard.api.logging import configure_logging
 from safeguard.api.maintenance import Maintenance
 from safeguard.api.metrics import Metrics
@@ -128,6 +129,8 @@ def create_app(
     for module in (cases, reports, console):
         app.include_router(module.router)
     console.mount_static(app)
+    # Inner first: the message hot path sits inside the size limits, metrics and logs.
+    app.add_middleware(MessageFastPath, services=services)
     app.add_middleware(
         ServiceMiddleware,
         metrics=services.metrics,

@@ -1,33 +1,78 @@
-"""Run the service with uvicorn: one process, uvloop + httptools, no access log
-(the service logs each request itself, without bodies)."""
+"""Run the service with uvicorn: uvloop + httptools, no access log (the service
+logs each request itself, without bodies), one or several worker processes."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
+
 import structlog
 import uvicorn
+from fastapi import FastAPI
 
-from safeguard.config import get_settings
+from safeguard.config import Settings, get_settings
+
+_WORKERS = "SAFEGUARD_SERVE_WORKERS"
+_LOG_LEVEL = "SAFEGUARD_SERVE_LOG_LEVEL"
 
 
-def run(*, host: str = "127.0.0.1", port: int = 8000, log_level: str = "info") -> None:
-    """Serve ``create_app()`` on ``host:port`` until interrupted."""
+def per_process_settings(settings: Settings, workers: int) -> Settings:
+    """Settings for one of ``workers`` processes: each holds its share of the per-key rate limit."""
+    if workers <= 1:
+        return settings
+    api = settings.api.model_copy(
+        update={
+            "rate_per_second": settings.api.rate_per_second / workers,
+            "burst": max(1, settings.api.burst // workers),
+        }
+    )
+    return settings.model_copy(update={"api": api})
+
+
+def app_factory() -> FastAPI:
+    """The app one uvicorn worker process serves (settings from the file and environment)."""
     from safeguard.api.app import create_app
 
     settings = get_settings()
+    level = os.environ.get(_LOG_LEVEL)
+    if level:
+        settings = settings.model_copy(update={"log_level": level})
+    return create_app(per_process_settings(settings, int(os.environ.get(_WORKERS, "1"))))
+
+
+def run(*, host: str = "127.0.0.1", port: int = 8000, log_level: str = "info", workers: int = 1) -> None:
+    """Serve the app on ``host:port`` with ``workers`` processes until interrupted.
+
+    Several workers share the port (uvicorn's supervisor) and the database: on
+    PostgreSQL conversations are locked per row; on SQLite write transactions
+    take turns on a file lock. Metrics are aggregated over the processes.
+    """
+    if workers < 1:
+        raise ValueError("workers must be at least 1")
+    os.environ[_WORKERS] = str(workers)
     if log_level:
-        settings = settings.model_copy(update={"log_level": log_level})
-    app = create_app(settings)
+        os.environ[_LOG_LEVEL] = log_level
+    metrics_dir = None
+    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        metrics_dir = tempfile.mkdtemp(prefix="safeguard-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
     structlog.get_logger("safeguard.api").info(
-        "serving", url=f"http://{host}:{port}", docs=f"http://{host}:{port}/docs"
+        "serving", url=f"http://{host}:{port}", docs=f"http://{host}:{port}/docs", workers=workers
     )
-    uvicorn.run(
-        app,
-        host=host,
-        port=port,
-        log_level="warning" if log_level == "info" else log_level,
-        access_log=False,
-        loop="uvloop",
-        http="httptools",
-        workers=1,
-        backlog=2048,
-    )
+    try:
+        uvicorn.run(
+            "safeguard.api.serve:app_factory",
+            factory=True,
+            host=host,
+            port=port,
+            log_level="warning" if log_level == "info" else log_level,
+            access_log=False,
+            loop="uvloop",
+            http="httptools",
+            workers=workers,
+            backlog=2048,
+        )
+    finally:
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)

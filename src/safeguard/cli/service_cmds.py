@@ -17,11 +17,14 @@ def serve(
     host: Annotated[str, typer.Option(help="interface to bind")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
     log_level: Annotated[str, typer.Option(help="uvicorn and service log level")] = "info",
+    workers: Annotated[
+        int, typer.Option(min=1, help="server processes (about one per core; they share the database)")
+    ] = 1,
 ) -> None:
     """Run the safety service (REST API, OpenAPI at /docs) on HOST:PORT."""
     from safeguard.api.serve import run
 
-    run(host=host, port=port, log_level=log_level)
+    run(host=host, port=port, log_level=log_level, workers=workers)
 
 
 @keys_app.command("create")

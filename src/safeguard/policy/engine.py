@@ -28,7 +28,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -45,6 +45,7 @@ from safeguard.policy.types import (
     Party,
     RecipientContext,
 )
+from safeguard.store.db import WriterLock
 
 
 class Detector(Protocol):
@@ -120,50 +121,70 @@ def message_decision_dict(decision: MessageDecision, case_id: str | None) -> dic
     }
 
 
+_DECISIONS = MessageDecisionRow.__table__
+_CONVERSATIONS = ConversationRow.__table__
+_STORED = select(_DECISIONS.c.message_id, _DECISIONS.c.decision).where(
+    _DECISIONS.c.message_id.in_(bindparam("ids", expanding=True))
+)
+_STATES = (
+    select(_CONVERSATIONS.c.id, _CONVERSATIONS.c.state, _CONVERSATIONS.c.message_count)
+    .where(_CONVERSATIONS.c.id.in_(bindparam("ids", expanding=True)))
+    .order_by(_CONVERSATIONS.c.id)
+)
+# One lock order in every process: batches cannot deadlock.
+_STATES_FOR_UPDATE = _STATES.with_for_update()
+
+
+@dataclass(slots=True)
+class _Conversation:
+    """A conversation as read at the start of a batch, and its state once loaded."""
+
+    stored_state: dict | None
+    message_count: int
+    state: Any = None
+
+
 class _BatchView:
-    """What a batch of events needs from the store, read in a few queries up front.
+    """What a batch of events needs from the store, read in a few queries up front,
+    and the writes it makes, sent in a few statements at the end.
 
     Effects of earlier events in the batch (a minor's reply confirming contact,
-    a conversation's new state, a sender's new account risk) are applied here as
-    the batch is processed, so each event is decided as if it had been alone.
+    a conversation's new state, a sender's new account risk, first contacts and
+    signals) are applied here as the batch is processed, so each event is
+    decided as if it had been alone.
     """
 
     def __init__(
         self,
         session: Session,
         events: list[MessageEvent],
+        settings: Settings,
         *,
         lock: bool,
         conversation_ids: list[str] | None = None,
     ) -> None:
+        self.session = session
+        connection = session.connection()
         ids = [e.message_id for e in events]
-        self.stored: dict[str, dict] = {
-            mid: decision
-            for mid, decision in session.execute(
-                select(MessageDecisionRow.message_id, MessageDecisionRow.decision).where(
-                    MessageDecisionRow.message_id.in_(ids)
-                )
-            ).all()
-        }
+        self.stored: dict[str, dict] = (
+            dict(connection.execute(_STORED, {"ids": ids}).all()) if ids else {}
+        )
         fresh = [e for e in events if e.message_id not in self.stored]
-        conversation_ids = sorted({e.conversation_id for e in fresh}.union(conversation_ids or ()))
-        self.conversations: dict[str, ConversationRow] = {}
-        if conversation_ids:
+        wanted = sorted({e.conversation_id for e in fresh}.union(conversation_ids or ()))
+        self.conversations: dict[str, _Conversation] = {}
+        if wanted:
             if lock:
                 now = accounts.utcnow()
-                stmt = accounts._insert(session, ConversationRow).values(
+                stmt = accounts._insert(session, _CONVERSATIONS).values(
                     [
                         {"id": c, "state": None, "risk": 0.0, "message_count": 0, "updated_at": now}
-                        for c in conversation_ids
+                        for c in wanted
                     ]
                 )
-                session.execute(stmt.on_conflict_do_nothing(index_elements=["id"]))
-            query = select(ConversationRow).where(ConversationRow.id.in_(conversation_ids))
-            if lock:
-                # One lock order in every process: batches cannot deadlock.
-                query = query.order_by(ConversationRow.id).with_for_update()
-            for row in session.execute(query).scalars():
-                self.conversations[row.id] = row
+                connection.execute(stmt.on_conflict_do_nothing(index_elements=["id"]))
+            query = _STATES_FOR_UPDATE if lock else _STATES
+            for cid, state, count in connection.execute(query, {"ids": wanted}):
+                self.conversations[cid] = _Conversation(state, count or 0)
         people_ids = {e.sender_id for e in fresh}
         pairs: set[tuple[str, str]] = set()
         for event in fresh:
@@ -175,7 +196,87 @@ class _BatchView:
         self.connected = accounts.connected_pairs(session, pairs)
         self.confirmed = accounts.confirmed_pairs(session, pairs)
         self.risk = accounts.cached_account_risks(session, {e.sender_id for e in fresh})
-        self.states: dict[str, Any] = {}
+        minor_pairs = {
+            (e.sender_id, r)
+            for e in fresh
+            for r in e.recipient_ids
+            if (e.sender_id, r) not in self.connected and is_minor(self.people[r], settings.policy)
+        }
+        self.contacted = accounts.recent_contacts(session, minor_pairs, settings)
+        self.signals_seen = accounts.seen_signals(
+            session,
+            {(e.sender_id, e.conversation_id) for e in fresh},
+            settings.account_risk.repeated_signal_categories,
+        )
+        self.new_contacts: list[tuple[str, str]] = []
+        self.new_signals: dict[tuple[str, str, str], int] = {}
+        self.decisions: list[dict] = []
+
+    def conversation(self, detector: Detector, conversation_id: str) -> _Conversation:
+        """The conversation, its detector state restored (or started) on first use."""
+        entry = self.conversations.get(conversation_id)
+        if entry is None:
+            entry = self.conversations[conversation_id] = _Conversation(None, 0)
+        if entry.state is None:
+            if entry.stored_state:
+                entry.state = detector.restore_conversation(entry.stored_state)
+            else:
+                entry.state = detector.new_conversation(conversation_id)
+        return entry
+
+    def record_contacts(self, sender_id: str, minors: list[str]) -> bool:
+        """Queue contact events; True when a minor is new to this sender in the window."""
+        new = False
+        for minor in minors:
+            self.new_contacts.append((sender_id, minor))
+            if (sender_id, minor) not in self.contacted:
+                self.contacted.add((sender_id, minor))
+                new = True
+        return new
+
+    def record_signals(self, sender_id: str, conversation_id: str, categories: list[str]) -> bool:
+        """Queue signal counts; True when a category is new to this sender's conversation."""
+        new = False
+        for category in categories:
+            key = (sender_id, conversation_id, category)
+            self.new_signals[key] = self.new_signals.get(key, 0) + 1
+            if key not in self.signals_seen:
+                self.signals_seen.add(key)
+                new = True
+        return new
+
+    def flush_inputs(self) -> None:
+        """Write queued contacts and signals (before account risk is recounted, and at the end)."""
+        accounts.write_contacts(self.session, self.new_contacts)
+        accounts.write_signals(self.session, self.new_signals)
+        self.new_contacts, self.new_signals = [], {}
+
+    def write(self) -> None:
+        """Send the batch's decisions, conversation states and risk inputs."""
+        self.flush_inputs()
+        connection = self.session.connection()
+        if self.decisions:
+            connection.execute(_DECISIONS.insert(), self.decisions)
+        now = accounts.utcnow()
+        rows = [
+            {
+                "id": cid,
+                "state": entry.state.to_dict(),
+                "risk": float(entry.state.risk),
+                "message_count": entry.message_count,
+                "updated_at": now,
+            }
+            for cid, entry in self.conversations.items()
+            if entry.state is not None
+        ]
+        if rows:
+            stmt = accounts.upsert_statement(
+                self.session,
+                _CONVERSATIONS,
+                ["id"],
+                lambda s: {c: s.excluded[c] for c in ("state", "risk", "message_count", "updated_at")},
+            )
+            connection.execute(stmt, rows)
 
 
 class MessageEngine:
@@ -202,16 +303,16 @@ class MessageEngine:
         self.max_batch = max_batch
         bind = session_factory.kw["bind"]
         self.sqlite = bind.dialect.name == "sqlite"
-        self._sqlite_writer = threading.RLock()
+        self._sqlite_writer = WriterLock(bind.url.database if self.sqlite else None)
         self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._thread_lock = threading.Lock()
 
     @contextmanager
     def writer(self) -> Iterator[None]:
-        """SQLite has one writer: serialise write transactions in this process."""
+        """SQLite has one writer: serialise write transactions across threads and processes."""
         if self.sqlite:
-            with self._sqlite_writer:
+            with self._sqlite_writer.hold():
                 yield
         else:
             yield
@@ -301,14 +402,13 @@ class MessageEngine:
 
     def _transaction(self, events: list[MessageEvent]) -> list[Outcome]:
         with self.writer():
-            # Decisions and states are written once, at commit; the queries in
-            # between read rows written with explicit statements, so no autoflush.
+            # Reads and writes go through Core statements on the session's
+            # connection; only escalations use the ORM (and are flushed at commit).
             session = self.session_factory(autoflush=False)
             try:
-                view = _BatchView(session, events, lock=not self.sqlite)
+                view = _BatchView(session, events, self.settings, lock=not self.sqlite)
                 outcomes = [self._decide(session, view, event) for event in events]
-                for conversation_id, state in view.states.items():
-                    view.conversations[conversation_id].state = state.to_dict()
+                view.write()
                 session.commit()
                 return outcomes
             except BaseException:
@@ -322,16 +422,8 @@ class MessageEngine:
         rules = settings.policy
         if event.message_id in view.stored:
             return Outcome(view.stored[event.message_id], created=False)
-        row = view.conversations.get(event.conversation_id)
-        state = view.states.get(event.conversation_id)
-        if state is None:
-            if row is not None and row.state:
-                state = self.detector.restore_conversation(row.state)
-            else:
-                state = self.detector.new_conversation(event.conversation_id)
-            view.states[event.conversation_id] = state
-        assessment = state.add_message(event.to_message())
-        categories = {str(signal.category) for signal in assessment.signals}
+        conversation = view.conversation(self.detector, event.conversation_id)
+        state = conversation.state
 
         sender_id = event.sender_id
         recipients = [r for r in dict.fromkeys(event.recipient_ids) if r != sender_id]
@@ -339,6 +431,8 @@ class MessageEngine:
         sender = people[sender_id]
         if sender.age_band == "unknown" and event.sender_age_band:
             sender = Party(sender.id, event.sender_age_band, "self_declared")
+        assessment = self._assess(state, event, [people[r].age_band for r in recipients])
+        categories = {str(signal.category) for signal in assessment.signals}
         connected = {r for r in recipients if (sender_id, r) in view.connected}
         minors = [r for r in recipients if is_minor(people[r], rules)]
         unconnected_minors = [m for m in minors if m not in connected]
@@ -350,10 +444,11 @@ class MessageEngine:
                     accounts.confirm_contact(session, sender_id, other)
                     view.confirmed.add((sender_id, other))
 
-        changed = accounts.record_contacts(session, sender_id, unconnected_minors, settings)
+        changed = view.record_contacts(sender_id, unconnected_minors)
         tracked = categories.intersection(settings.account_risk.repeated_signal_categories)
-        changed |= accounts.record_signals(session, sender_id, event.conversation_id, sorted(tracked))
+        changed |= view.record_signals(sender_id, event.conversation_id, sorted(tracked))
         if changed:
+            view.flush_inputs()
             account = accounts.refresh_account_risk(session, sender_id, settings)
             view.risk[sender_id] = account
         else:
@@ -396,29 +491,30 @@ class MessageEngine:
                 self.on_escalation(session, escalation)
 
         body = message_decision_dict(decision, case_id)
-        now = accounts.utcnow()
-        if row is None:
-            row = ConversationRow(id=event.conversation_id, message_count=0)
-            session.add(row)
-            view.conversations[event.conversation_id] = row
-        row.risk = float(state.risk)
-        row.message_count = (row.message_count or 0) + 1
-        row.updated_at = now
-        session.add(
-            MessageDecisionRow(
-                message_id=event.message_id,
-                conversation_id=event.conversation_id,
-                sender_id=sender_id,
-                action=decision.action.value,
-                risk=body["risk"],
-                conversation_risk=body["conversation_risk"],
-                decision=body,
-                case_id=case_id,
-                created_at=now,
-            )
+        conversation.message_count += 1
+        view.decisions.append(
+            {
+                "message_id": event.message_id,
+                "conversation_id": event.conversation_id,
+                "sender_id": sender_id,
+                "action": body["action"],
+                "risk": body["risk"],
+                "conversation_risk": body["conversation_risk"],
+                "decision": body,
+                "case_id": case_id,
+                "created_at": accounts.utcnow(),
+            }
         )
         view.stored[event.message_id] = body
         return Outcome(body, created=True, escalation_ids=escalations)
+
+    @staticmethod
+    def _assess(state: Any, event: MessageEvent, recipient_bands: list[str]) -> Any:
+        """Score the message with its conversation state, telling it the recipients' bands."""
+        try:
+            return state.add_message(event.to_message(), recipient_age_bands=recipient_bands)
+        except TypeError:  # a detector state that does not take recipient bands
+            return state.add_message(event.to_message())
 
     def update_conversation(self, conversation_id: str, apply: Callable[[Any], None]) -> Any:
         """Change one conversation's detector state under the same lock as messages.
@@ -429,19 +525,12 @@ class MessageEngine:
         with self.writer():
             session = self.session_factory(autoflush=False)
             try:
-                view = _BatchView(session, [], lock=not self.sqlite, conversation_ids=[conversation_id])
-                row = view.conversations.get(conversation_id)
-                if row is not None and row.state:
-                    state = self.detector.restore_conversation(row.state)
-                else:
-                    state = self.detector.new_conversation(conversation_id)
+                view = _BatchView(
+                    session, [], self.settings, lock=not self.sqlite, conversation_ids=[conversation_id]
+                )
+                state = view.conversation(self.detector, conversation_id).state
                 apply(state)
-                if row is None:
-                    row = ConversationRow(id=conversation_id, message_count=0)
-                    session.add(row)
-                row.state = state.to_dict()
-                row.risk = float(state.risk)
-                row.updated_at = accounts.utcnow()
+                view.write()
                 session.commit()
                 return state
             except BaseException:

@@ -17,23 +17,19 @@ from safeguard.policy.engine import MessageEvent
 router = APIRouter(prefix="/v1", tags=["messages"])
 
 
-@router.post(
-    "/messages",
-    response_model=MessageDecisionOut,
-    summary="Decide one message",
-    responses={200: {"headers": {"Idempotent-Replay": {"schema": {"type": "string"}}}}},
-)
-async def post_message(
-    body: MessageIn,
-    _key: KeyInfo = Depends(require("ingest")),
-    services: Services = Depends(get_services),
-) -> Response:
-    """Score the message with its conversation's state, apply the child-safety rules and
-    return the decision once it is stored. A repeated ``message_id`` returns the first
-    decision (header ``Idempotent-Replay: true``)."""
+def check_message(services: Services, body: MessageIn) -> None:
+    """Limits the schema cannot express (they come from the settings)."""
     limit = services.settings.api.max_recipients
     if len(body.recipient_ids) > limit:
         raise InputError(f"at most {limit} recipients per message", field="recipient_ids")
+
+
+async def decide_message(services: Services, body: MessageIn) -> tuple[dict, dict[str, str] | None]:
+    """Decide a checked message once its decision is stored: (decision, response headers).
+
+    The one handler behind ``POST /v1/messages``, for the FastAPI route and the
+    hot path in ``safeguard.api.fastpath`` alike.
+    """
     outcome = await asyncio.wrap_future(
         services.engine.submit(
             MessageEvent(
@@ -49,8 +45,25 @@ async def post_message(
     )
     if outcome.created:
         services.metrics.decisions.labels("message", outcome.decision["action"]).inc()
-        headers = None
-    else:
-        services.metrics.replays.inc()
-        headers = {"Idempotent-Replay": "true"}
-    return JSON(outcome.decision, headers=headers)
+        return outcome.decision, None
+    services.metrics.replays.inc()
+    return outcome.decision, {"Idempotent-Replay": "true"}
+
+
+@router.post(
+    "/messages",
+    response_model=MessageDecisionOut,
+    summary="Decide one message",
+    responses={200: {"headers": {"Idempotent-Replay": {"schema": {"type": "string"}}}}},
+)
+async def post_message(
+    body: MessageIn,
+    _key: KeyInfo = Depends(require("ingest")),
+    services: Services = Depends(get_services),
+) -> Response:
+    """Score the message with its conversation's state, apply the child-safety rules and
+    return the decision once it is stored. A repeated ``message_id`` returns the first
+    decision (header ``Idempotent-Replay: true``)."""
+    check_message(services, body)
+    decision, headers = await decide_message(services, body)
+    return JSON(decision, headers=headers)
