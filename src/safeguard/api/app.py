@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from safeguard import __version__
 from safeguard.api.deps import KeyCache, Services
@@ -25,6 +26,24 @@ from safeguard.config import Settings, get_settings
 from safeguard.errors import InputError
 from safeguard.policy.engine import Detector, MessageEngine
 from safeguard.store.db import get_sessionmaker
+
+
+class SafeguardAPI(FastAPI):
+    """FastAPI whose HTTP requests enter through ``entry`` (the service layer), which
+    hands what it does not answer itself to ``framework`` (FastAPI's own stack)."""
+
+    entry: ASGIApp | None = None
+
+    async def framework(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """FastAPI's middleware, routing and handlers."""
+        await super().__call__(scope, receive, send)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and self.entry is not None:
+            scope["app"] = self
+            await self.entry(scope, receive, send)
+        else:
+            await super().__call__(scope, receive, send)
 
 
 def default_detector(settings: Settings) -> Detector:
@@ -88,7 +107,7 @@ def create_app(
             services.webhooks.close()
             services.engine.close()
 
-    app = FastAPI(
+    app = SafeguardAPI(
         title="Safeguard safety service",
         version=__version__,
         description="Child-safety decisions for messages, connection requests, suggestions "
@@ -129,10 +148,10 @@ def create_app(
     for module in (cases, reports, console):
         app.include_router(module.router)
     console.mount_static(app)
-    # Inner first: the message hot path sits inside the size limits, metrics and logs.
-    app.add_middleware(MessageFastPath, services=services)
-    app.add_middleware(
-        ServiceMiddleware,
+    # The service's own layer sits outside the framework's middleware: size limits,
+    # metrics and logs for every request, and the message hot path in front.
+    app.entry = ServiceMiddleware(
+        MessageFastPath(app.framework, services=services),
         metrics=services.metrics,
         max_body_bytes=settings.api.max_body_bytes,
         large_body_paths={"/v1/media": settings.api.max_media_bytes},

@@ -69,25 +69,27 @@ class ServiceMiddleware:
             return message
 
         length = _content_length(scope)
-        if length is not None and length > limit:
-            await _reject(send, limit)
-            status["code"] = 413
-        else:
-            await self.app(scope, receive_wrapper, send_wrapper)
-        route = scope.get("route")
-        template = getattr(route, "path", None) or "unmatched"
-        elapsed = time.perf_counter() - start
-        self.metrics.requests.labels(scope["method"], template, str(status["code"])).inc()
-        self.metrics.latency.labels(template).observe(elapsed)
-        state = scope.get("state") or {}
-        log.debug(
-            "request",
-            method=scope["method"],
-            route=template,
-            status=status["code"],
-            ms=round(elapsed * 1000, 3),
-            key_id=state.get("key_id") if isinstance(state, dict) else None,
-        )
+        try:
+            if length is not None and length > limit:
+                await _reject(send, limit)
+                status["code"] = 413
+            else:
+                await self.app(scope, receive_wrapper, send_wrapper)
+        finally:
+            route = scope.get("route")
+            template = getattr(route, "path", None) or "unmatched"
+            elapsed = time.perf_counter() - start
+            self.metrics.requests.labels(scope["method"], template, str(status["code"])).inc()
+            self.metrics.latency.labels(template).observe(elapsed)
+            state = scope.get("state") or {}
+            log.debug(
+                "request",
+                method=scope["method"],
+                route=template,
+                status=status["code"],
+                ms=round(elapsed * 1000, 3),
+                key_id=state.get("key_id") if isinstance(state, dict) else None,
+            )
 
 
 def _content_length(scope: Scope) -> int | None:

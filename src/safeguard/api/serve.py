@@ -68,6 +68,7 @@ def run(*, host: str = "127.0.0.1", port: int = 8000, log_level: str = "info", w
             port=port,
             log_level="warning" if log_level == "info" else log_level,
             access_log=False,
+            proxy_headers=False,
             loop="uvloop",
             http="httptools",
             workers=workers,
