@@ -50,7 +50,9 @@ def _post(service: Service, body: dict, content_type: str = "application/json"):
     )
 
 
-def test_valid_messages_take_the_hot_path_with_the_routes_answer(service: Service, answered: list[str]) -> None:
+def test_valid_messages_take_the_hot_path_with_the_routes_answer(
+    service: Service, answered: list[str]
+) -> None:
     _warm(service)
     first = _post(service, MESSAGE)
     fast = _post(service, {**MESSAGE, "message_id": "m-2"})

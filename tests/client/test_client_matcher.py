@@ -101,6 +101,16 @@ def test_submission_is_accepted_by_the_hash_only_api_schema(known, photos: Path)
     assert "pdq" not in weak.to_submission("acct-1", include_exact=True)
 
 
+def test_submission_carries_the_device_nudity_score(known, photos: Path) -> None:  # type: ignore[no-untyped-def]
+    from safeguard.api.schemas.media import MediaHashesIn
+
+    matcher = ClientMatcher(known, nudity_scorer=lambda _rgb: 0.87654)  # a stub: the photo is a bridge
+    report = matcher.match_image((photos / "bridge-mods" / "blur-a-little.jpg").read_bytes())
+    body = report.to_submission("acct-1", ["acct-2"], conversation_id="conv-9")
+    parsed = MediaHashesIn.model_validate(body)
+    assert parsed.nudity_score == 0.8765 and parsed.conversation_id == "conv-9"
+
+
 @pytest.mark.parametrize("mode", ["index", "scan"])
 def test_update_with_a_delta_matches_new_entries(private_key, published, photos: Path, mode: str) -> None:  # type: ignore[no-untyped-def]
     first = bundle_of(private_key, random_hashes(100), list(range(1, 101)))

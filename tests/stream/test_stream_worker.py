@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -77,14 +78,21 @@ def test_two_workers_keep_each_conversation_in_order(redis_url: str, db_url: str
     expected = {}
     for event in events:
         state = expected.setdefault(event.conversation_id, detector.new_conversation(event.conversation_id))
-        state.add_message(event.to_message())
+        # The engine tells the state the stored bands (seed_accounts) of sender and recipients.
+        bands = ["adult" if r == "adult" else "child" for r in event.recipient_ids]
+        sent = dataclasses.replace(
+            event.to_message(), sender_age_band="adult" if event.sender_id == "adult" else "child"
+        )
+        state.add_message(sent, recipient_age_bands=bands)
     rows = conversation_rows(db_url)
     for conversation_id, state in expected.items():
         stored = rows[conversation_id]
         assert stored.message_count == state.message_count
         assert stored.state["message_count"] == state.message_count
         assert stored.state["risk"] == pytest.approx(state.risk)
-        assert [s["message_id"] for s in stored.state["signals"]] == [s.message_id for s in state.signals]
+        assert stored.state["image_events"] == state.to_dict()["image_events"]
+        restored = detector.restore_conversation(stored.state)
+        assert [s.message_id for s in restored.signals] == [s.message_id for s in state.signals]
 
 
 def test_redelivered_event_is_answered_from_the_store(redis_url: str, db_url: str) -> None:
@@ -160,6 +168,28 @@ def test_media_event_is_decided_once(redis_url: str, db_url: str) -> None:
     with session_scope(db_url) as session:
         rows = session.execute(select(StreamMediaDecisionRow)).scalars().all()
         assert [(r.event_id, r.decision["action"]) for r in rows] == [("media-1", "allow")]
+
+
+def test_media_event_with_a_device_nudity_score_feeds_its_conversation(db_url: str) -> None:
+    """A hash-only media event decides nudity for a child as POST /v1/media does, once."""
+    from safeguard.stream.events import MediaEventIn
+
+    seed_accounts(db_url)
+    decider = Decider.from_settings(Settings(database_url=db_url, detector_embeddings=False))
+    try:
+        decider.messages([message(i) for i in range(0, 48, 6)])  # conv-0: the adult asks, kid-0 replies
+        event = MediaEventIn(
+            event_id="media-2", sender_id="kid-0", recipient_ids=["adult"], sha256="cd" * 32,
+            nudity_score=0.88, conversation_id="conv-0",
+        )
+        first, again = decider.media(event), decider.media(event)
+    finally:
+        decider.close()
+    assert first.created and not again.created and again.decision == first.decision
+    assert first.decision["nudity"]["action"] == "warn_before_send"
+    assert first.decision["action"] == "require_confirmation"
+    images = [e for e in conversation_rows(db_url)["conv-0"].state["image_events"] if e["kind"] == "image"]
+    assert [(e["sender_id"], e["nudity_score"]) for e in images] == [("kid-0", 0.88)]  # recorded once
 
 
 def test_producer_waits_then_refuses_when_the_backlog_is_full(redis_url: str, db_url: str) -> None:

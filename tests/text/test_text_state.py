@@ -205,3 +205,25 @@ def test_game_lobby_opener_does_not_hide_a_later_meeting(fast_detector: Detector
     msgs = [Message("g", "g-0", ADULT, "gg that was a good game", None, "unknown"), *messages("g")]
     state, _ = feed(fast_detector, msgs, "g")
     assert "meeting_compliance" in state.stages
+
+
+def test_recipient_bands_give_child_context_from_the_first_message() -> None:
+    from safeguard.ingest.records import Message
+    from safeguard.text import load_detector
+
+    detector = load_detector(embeddings=False)
+    told = detector.new_conversation("c")
+    blind = detector.new_conversation("c")
+    text = "you're really mature for your age, don't tell your parents about us"
+    adult = Message("c", "1", "adult-1", text, sender_age_band="adult")
+    told.add_message(adult, recipient_age_bands=["child"])
+    blind.add_message(adult)
+    assert told.child_context == 1.0
+    assert blind.child_context <= 0.1  # only an adult is known: an adults' chat
+    assert told.risk > blind.risk
+    restored = detector.restore_conversation(told.to_dict())
+    assert restored.recipient_bands == {"child"} and restored.risk == told.risk
+    peers = detector.new_conversation("p")
+    kid = Message("p", "1", "kid-1", "hey", sender_age_band="child")
+    peers.add_message(kid, recipient_age_bands=["child"])
+    assert peers.child_context <= 0.5  # children among themselves

@@ -77,15 +77,23 @@ class MatchReport:
         message_id: str | None = None,
         *,
         include_exact: bool = False,
+        conversation_id: str | None = None,
     ) -> dict[str, Any]:
         """The body for the service's hash-only ``POST /v1/media`` (``MediaHashesIn``).
 
         Only the PDQ hash by default; ``include_exact`` adds MD5 and SHA-256. A
         too-weak PDQ hash is not sent (the service would act on it as given).
+        The device's nudity score, when the matcher has a scorer, is sent as
+        ``nudity_score`` (the service decides blur/warn for child accounts with it);
+        ``conversation_id`` lets the service add the image to that conversation's risk.
         """
         body: dict[str, Any] = {"sender_id": sender_id, "recipient_ids": list(recipient_ids)}
         if message_id is not None:
             body["message_id"] = message_id
+        if conversation_id is not None:
+            body["conversation_id"] = conversation_id
+        if self.nudity_score is not None:
+            body["nudity_score"] = round(min(1.0, max(0.0, float(self.nudity_score))), 4)
         if not self.too_weak:
             body["pdq"] = self.pdq
         if include_exact and self.md5 and self.sha256:

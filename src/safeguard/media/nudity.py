@@ -40,11 +40,14 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from safeguard.errors import SafeguardError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from safeguard.media.hashing import ImageHashes
 
 __all__ = [
     "INSTALL_HINT",
@@ -101,7 +104,9 @@ SENDER_TEXT = (
     "or Take It Down (takeitdown.ncmec.org) outside the UK."
 )
 
-Scorer = Callable[[np.ndarray], float]
+# numpy is imported where images are decoded, so the conversation state can use the
+# image-request evidence below without loading it.
+Scorer = Callable[["np.ndarray"], float]
 
 
 class NudityUnavailable(SafeguardError):
@@ -141,6 +146,8 @@ def decode_rgb(data: bytes) -> np.ndarray:
 
     Same checks as hashing (empty, not an image, decompression bombs).
     """
+    import numpy as np
+
     from safeguard.media.hashing import MAX_IMAGE_PIXELS, _decode
 
     return np.asarray(_decode(data, None, MAX_IMAGE_PIXELS))
@@ -172,6 +179,8 @@ class NudenetScorer:
 
     def detections(self, rgb: np.ndarray) -> list[dict[str, Any]]:
         """NudeNet's raw detections (class, score, box) for an RGB array."""
+        import numpy as np
+
         bgr = np.ascontiguousarray(np.asarray(rgb, dtype=np.uint8)[:, :, ::-1])
         return list(self._load().detect(bgr))
 
@@ -319,16 +328,19 @@ def analyse_image(
     protected_bands: Sequence[str] = PROTECTED_BANDS,
     treat_unknown_as_minor: bool = False,
     sender_id: str | None = None,
+    hashes: ImageHashes | None = None,
 ) -> ImageDecision:
     """Score an image (in memory) and decide; only the decision, score and PDQ hash are returned.
 
     The detector runs only when the sender or a recipient is protected; for
-    adults only, the image is hashed and allowed with score 0.
+    adults only, the image is hashed and allowed with score 0. ``hashes`` may
+    pass the image's hashes when the caller has computed them already.
     """
     from safeguard.media.hashing import hash_image_bytes
 
     bands = list(recipient_bands)
-    hashes = hash_image_bytes(data)
+    if hashes is None:
+        hashes = hash_image_bytes(data)
     involved = _protected(sender_band, protected_bands, treat_unknown_as_minor) or any(
         _protected(b, protected_bands, treat_unknown_as_minor) for b in bands
     )

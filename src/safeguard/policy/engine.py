@@ -19,6 +19,7 @@ CLI, stream worker) to a stored decision:
 
 from __future__ import annotations
 
+import dataclasses
 import queue
 import threading
 import uuid
@@ -431,7 +432,7 @@ class MessageEngine:
         sender = people[sender_id]
         if sender.age_band == "unknown" and event.sender_age_band:
             sender = Party(sender.id, event.sender_age_band, "self_declared")
-        assessment = self._assess(state, event, [people[r].age_band for r in recipients])
+        assessment = self._assess(state, event, sender.age_band, [people[r].age_band for r in recipients])
         categories = {str(signal.category) for signal in assessment.signals}
         connected = {r for r in recipients if (sender_id, r) in view.connected}
         minors = [r for r in recipients if is_minor(people[r], rules)]
@@ -509,12 +510,19 @@ class MessageEngine:
         return Outcome(body, created=True, escalation_ids=escalations)
 
     @staticmethod
-    def _assess(state: Any, event: MessageEvent, recipient_bands: list[str]) -> Any:
-        """Score the message with its conversation state, telling it the recipients' bands."""
+    def _assess(state: Any, event: MessageEvent, sender_band: str, recipient_bands: list[str]) -> Any:
+        """Score the message with its conversation state and the age bands the store knows.
+
+        The sender's stored band stands in when the event carries none, and the
+        recipients' bands tell the state a child is being written to.
+        """
+        message = event.to_message()
+        if message.sender_age_band is None and sender_band != "unknown":
+            message = dataclasses.replace(message, sender_age_band=sender_band)
         try:
-            return state.add_message(event.to_message(), recipient_age_bands=recipient_bands)
+            return state.add_message(message, recipient_age_bands=recipient_bands)
         except TypeError:  # a detector state that does not take recipient bands
-            return state.add_message(event.to_message())
+            return state.add_message(message)
 
     def update_conversation(self, conversation_id: str, apply: Callable[[Any], None]) -> Any:
         """Change one conversation's detector state under the same lock as messages.

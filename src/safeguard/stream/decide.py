@@ -1,9 +1,10 @@
 """Deciding stream events with the API's own services: one way to decide each thing.
 
 Messages go through ``MessageEngine.process_many`` (idempotent on
-``message_id``, durable before it returns). Media events go through the media
-route's decision function with a services object whose write transaction
-first claims the event id, so a redelivered media event has no second effect.
+``message_id``, durable before it returns). Media events go through
+:func:`safeguard.policy.media.decide_media` (as ``POST /v1/media`` does) with a
+write transaction that first claims the event id, so a redelivered media event
+has no second effect.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session
 from safeguard.api.deps import Services
 from safeguard.config import Settings
 from safeguard.policy.engine import Detector, MessageEvent, Outcome
+from safeguard.policy.media import decide_media
 from safeguard.stream.events import MediaEventIn
 from safeguard.stream.models import StreamMediaDecisionRow
 
@@ -61,14 +63,20 @@ class Decider:
 
     def media(self, event: MediaEventIn) -> Outcome:
         """Decide one media event exactly once (replays answer from the store)."""
-        from safeguard.api.routes.media import _decide
-
         stored = self._stored_media(event.event_id)
         if stored is not None:
             return stored
         services = dataclasses.replace(self._media_services, event_id=event.event_id)
         try:
-            body = _decide(services, event, None)
+            body = decide_media(
+                event,
+                None,
+                write=services.write,
+                settings=services.settings,
+                on_escalation=services.engine.on_escalation,
+                metrics=services.metrics,
+                update_conversation=services.engine.update_conversation,
+            )
         except IntegrityError:
             stored = self._stored_media(event.event_id)
             if stored is None:

@@ -335,6 +335,8 @@ def normalize(text: str) -> str:
         folded = "".join(
             ch for ch in unicodedata.normalize("NFKD", folded) if not unicodedata.combining(ch)
         )
+        if not folded.isascii():  # a letter freed from its accent may itself fold ("ǣ" -> "æ" -> "ae")
+            folded = folded.translate(_HOMOGLYPHS)
     # Joining spaced letters, dropping inner dots and folding leet can each
     # enable another ("sec.r3t"): repeat until nothing changes (at most 3 rounds).
     for _ in range(3):

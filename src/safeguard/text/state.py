@@ -5,11 +5,20 @@
 the evidence is there rather than after the whole log is read. The state is
 small (per-category evidence, the strongest signals, per-author evidence) and
 serialises to JSON for the store.
+
+Image requests: a message in which the ``image_request`` signal fires counts as
+a request for pictures. Repeated requests from an adult (any sender not in a
+child or teen band) to a child or teen in the same conversation, and images
+scored for nudity sent by or to a child (:meth:`ConversationState.add_image_event`),
+add ``image_request`` / ``coercion`` / ``sexual_content`` evidence computed by
+:func:`safeguard.media.nudity.image_request_evidence`. Only ids, age bands,
+message indexes and nudity scores of these events are kept, never content.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from safeguard.ingest.records import Message
@@ -23,6 +32,7 @@ from safeguard.text.scoring import (
 from safeguard.text.signals import MessageSignals
 
 if TYPE_CHECKING:
+    from safeguard.media.nudity import ImageRequestEvent
     from safeguard.text.detector import Detector
 
 MAX_KEPT_SIGNALS = 200
@@ -38,6 +48,11 @@ TOPIC_DAMPEN = 0.5
 CONVERSATION_TOPICS = frozenset({"secrecy"})
 YOUNG_SENDER_DAMPEN = 0.5
 STATE_VERSION = 1
+IMAGE_REQUEST = "image_request"
+# An image_request hit at least this strong is a request for pictures; a hit a
+# harmless context dampened ("send me a pic of the receipt") is not.
+REQUEST_MIN_WEIGHT = 0.3
+MAX_IMAGE_EVENTS = 64  # image events kept per conversation (the most recent; evidence saturates well before)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +69,17 @@ class Signal:
     message_id: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # By hand: dataclasses.asdict deep-copies each field, a tenth of the engine's time per message.
+        return {
+            "category": self.category,
+            "message_index": self.message_index,
+            "excerpt": self.excerpt,
+            "weight": self.weight,
+            "reason": self.reason,
+            "stage": self.stage,
+            "sender_id": self.sender_id,
+            "message_id": self.message_id,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +128,13 @@ class ConversationState:
         self._model_state: dict[str, Any] = {}
         self._risk = 0.0
         self._stage: str | None = None
+        # Image requests and images (see the module docstring); the evidence and
+        # signals derived from them are recomputed from the events, never stored.
+        self._image_events: list[ImageRequestEvent] = []
+        self._party_bands: dict[str, str] = {}  # bands the service knows (stored accounts)
+        self.recipient_bands: set[str] = set()  # known bands of accounts messages were sent to
+        self._image_signals: list[Signal] = []
+        self._image_evidence: dict[str, float] = {}
 
     # -- feeding -----------------------------------------------------------
     def add_message(
@@ -111,19 +143,34 @@ class ConversationState:
         *,
         found: MessageSignals | None = None,
         embedding_score: float | None = None,
+        recipient_age_bands: Sequence[str] | None = None,
     ) -> MessageAssessment:
         """Score one message and update the conversation's running risk.
 
         ``found`` and ``embedding_score`` may be computed ahead in a batch
         (``Detector.add_messages``); otherwise they are computed here.
+        ``recipient_age_bands`` are the recipients' age bands when the caller
+        knows them (the service's stored accounts): a child recipient is child
+        context from the first message, and they decide whether a request for
+        pictures was aimed at a child. Without them the recipients are taken to
+        be the conversation's other participants, with the bands their own
+        messages carried.
         """
         if isinstance(message, str):
             message = Message(self.conversation_id, str(self.message_count), "", message)
         index = self.message_count
         self.message_count += 1
         sender = message.sender_id
+        bands_changed = False
         if message.sender_age_band and sender:
+            bands_changed = self.age_bands.get(sender) != message.sender_age_band
             self.age_bands[sender] = message.sender_age_band
+        if recipient_age_bands is not None and sender:
+            bands_changed |= self._learn_bands(sender, recipient_age_bands)
+            new = {b for b in recipient_age_bands if _known(b)} - self.recipient_bands
+            if new:
+                self.recipient_bands |= new
+                bands_changed = True
         if found is None:
             found = self.detector.extractor.extract(message.text)
         if (
@@ -139,8 +186,11 @@ class ConversationState:
         author = self._authors.setdefault(sender, _Evidence()) if sender else None
         sender_is_young = self.age_bands.get(sender) in YOUNG_BANDS
         new_signals: list[Signal] = []
+        request = False
         for hit in found.hits:
             weight = hit.weight
+            if hit.category == IMAGE_REQUEST and weight >= REQUEST_MIN_WEIGHT:
+                request = True
             if hit.category in self.harmless_topics:
                 weight *= TOPIC_DAMPEN  # e.g. more secrecy in a chat about a surprise party
             if sender_is_young:
@@ -164,13 +214,27 @@ class ConversationState:
         if child:
             self._evidence.child_remaining *= 1.0 - child
         self._keep(new_signals)
+        # Evidence work only when this message asked for pictures, or when a
+        # participant's band became known while image events wait for it.
+        image_changed = request and bool(sender) and self._record_request(
+            sender, index, message.message_id, recipient_age_bands
+        )
+        image_signals: list[Signal] = []
+        if image_changed or (bands_changed and self._image_events):
+            image_signals = self._refresh_image_evidence()
+            image_changed = True
         self.detector.update_model_state(self, message.text, found)
-        if new_signals or child or self.embedding_mass or self.detector.model is not None:
+        if (
+            new_signals or child or image_changed or self.embedding_mass
+            or self.detector.model is not None
+        ):
             self._risk = self.detector.conversation_score(self)
             self._stage = None
         flagged = self._risk >= self.detector.threshold
         if flagged and self.first_flagged_index is None:
             self.first_flagged_index = index
+        if image_signals:
+            new_signals = new_signals + image_signals
         own = 1.0
         for signal in new_signals:
             own *= 1.0 - signal.weight
@@ -182,6 +246,121 @@ class ConversationState:
             stage=self.stage,
             flagged=flagged,
         )
+
+    def add_image_event(
+        self,
+        *,
+        sender_id: str,
+        sender_age_band: str | None,
+        recipient_age_bands: Sequence[str] | None,
+        nudity_score: float,
+        message_id: str | None = None,
+    ) -> list[Signal]:
+        """Record an image sent in this conversation with its nudity score (0-1).
+
+        An image flagged as nudity sent to a child adds ``sexual_content``
+        evidence; one a child sends after an adult asked for pictures adds
+        ``coercion`` evidence on the asker. Only the ids, bands, position and
+        score are kept. Returns the signals this image added (or changed).
+        """
+        from safeguard.media.nudity import ImageRequestEvent
+
+        score = float(nudity_score)
+        if not 0.0 <= score <= 1.0:
+            raise ValueError(f"nudity_score must be in [0, 1], got {nudity_score!r}")
+        band = _known(sender_age_band)
+        if band is not None and sender_id:
+            self._party_bands[sender_id] = band
+        if recipient_age_bands is not None and sender_id:
+            self._learn_bands(sender_id, recipient_age_bands)
+        target = (
+            _target_band(recipient_age_bands) if recipient_age_bands
+            else self._inferred_recipient_band(sender_id)
+        )
+        self._add_event(
+            ImageRequestEvent(
+                "image", sender_id, band, target,
+                message_index=max(self.message_count - 1, 0),  # the image follows the last message
+                message_id=message_id,
+                nudity_score=round(score, 4),
+            )
+        )
+        added = self._refresh_image_evidence()
+        self._risk = self.detector.conversation_score(self)
+        self._stage = None
+        if self.flagged and self.first_flagged_index is None:
+            self.first_flagged_index = max(self.message_count - 1, 0)
+        return added
+
+    # -- image requests (see the module docstring) ------------------------------
+    def _participants(self) -> set[str]:
+        return set(self._authors) | set(self.age_bands) | set(self._party_bands)
+
+    def _band(self, participant: str) -> str | None:
+        """A participant's band: the service's stored band first, then their messages' band."""
+        return _known(self._party_bands.get(participant)) or _known(self.age_bands.get(participant))
+
+    def _learn_bands(self, sender: str, recipient_bands: Sequence[str]) -> bool:
+        """In a two-person conversation the one recipient's band is the other person's."""
+        if len(recipient_bands) != 1 or (band := _known(recipient_bands[0])) is None:
+            return False
+        others = self._participants() - {sender}
+        if len(others) != 1:
+            return False
+        (other,) = others
+        if self._party_bands.get(other) == band:
+            return False
+        self._party_bands[other] = band
+        return True
+
+    def _inferred_recipient_band(self, sender: str) -> str | None:
+        return _target_band(self._band(p) for p in self._participants() if p != sender)
+
+    def _record_request(
+        self, sender: str, index: int, message_id: str | None, recipient_bands: Sequence[str] | None
+    ) -> bool:
+        """Keep a request for pictures that may count (not from a known child, nor to known adults)."""
+        from safeguard.media.nudity import ImageRequestEvent
+
+        band = self._band(sender)
+        if band in YOUNG_BANDS:
+            return False
+        target = (
+            _target_band(recipient_bands) if recipient_bands else self._inferred_recipient_band(sender)
+        )
+        if target is not None and target not in YOUNG_BANDS:
+            return False
+        self._add_event(ImageRequestEvent("request", sender, band, target, index, message_id))
+        return True
+
+    def _add_event(self, event: ImageRequestEvent) -> None:
+        self._image_events.append(event)
+        del self._image_events[:-MAX_IMAGE_EVENTS]
+
+    def _resolved(self, event: ImageRequestEvent) -> ImageRequestEvent:
+        """The event with bands unknown when it was recorded filled in from what is known now."""
+        if event.sender_band is not None and event.recipient_band is not None:
+            return event
+        return replace(
+            event,
+            sender_band=event.sender_band or self._band(event.sender_id),
+            recipient_band=event.recipient_band or self._inferred_recipient_band(event.sender_id),
+        )
+
+    def _refresh_image_evidence(self) -> list[Signal]:
+        """Recompute the image evidence from the events; returns the signals that are new."""
+        from safeguard.media.nudity import image_request_evidence
+
+        result = image_request_evidence([self._resolved(e) for e in self._image_events])
+        before = set(self._image_signals)
+        self._image_signals = [
+            Signal(s.category, s.message_index, s.excerpt, s.weight, s.reason, s.stage, s.sender_id,
+                   s.message_id)
+            for s in result.signals
+            if s.category in CATEGORIES
+        ]
+        self._image_evidence = {c: e for c, e in result.evidence.items() if c in CATEGORIES}
+        return [s for s in self._image_signals if s not in before]
 
     def _keep(self, new_signals: list[Signal]) -> None:
         self._signals.extend(new_signals)
@@ -197,23 +376,34 @@ class ConversationState:
     # -- reading -----------------------------------------------------------
     @property
     def evidence(self) -> dict[str, float]:
-        """Per-category evidence in [0, 1] (noisy-OR of the signals' weights)."""
-        return self._evidence.evidence()
+        """Per-category evidence in [0, 1] (noisy-OR of the signals' weights, the
+        text's and the image requests')."""
+        evidence = self._evidence.evidence()
+        for category, extra in self._image_evidence.items():
+            evidence[category] = 1.0 - (1.0 - evidence.get(category, 0.0)) * (1.0 - extra)
+        return evidence
+
+    @property
+    def image_events(self) -> list[dict[str, Any]]:
+        """The image requests and images recorded (ids, bands, indexes, scores)."""
+        return [e.to_dict() for e in self._image_events]
 
     @property
     def child_context(self) -> float:
         """Evidence that a child takes part: stated ages and age bands."""
         lexical = 1.0 - self._evidence.child_remaining
-        bands = set(self.age_bands.values())
+        # Senders' bands, plus the recipients' bands when the service passed them.
+        known = [*self.age_bands.values(), *sorted(self.recipient_bands)]
+        bands = set(known)
         young = bands & {"child", "teen"}
         if not young:
             if bands and bands <= {"adult"}:
                 return min(lexical, 0.1)
             return lexical
-        others = [b for s, b in self.age_bands.items() if b not in {"child", "teen"}]
+        others = [b for b in known if b not in {"child", "teen"}]
         if "adult" in others:
             return 1.0
-        if others or len(self.age_bands) < 2:
+        if others or len(known) < 2:
             return max(lexical, 0.8)
         return max(min(lexical, 0.5), 0.25)  # children and teens among themselves
 
@@ -237,14 +427,16 @@ class ConversationState:
     @property
     def signals(self) -> list[Signal]:
         """Signals behind the score, in message order."""
-        return list(self._signals)
+        if not self._image_signals:
+            return list(self._signals)
+        return sorted([*self._signals, *self._image_signals], key=lambda s: s.message_index)
 
     @property
     def stages(self) -> list[str]:
         """Every stage with real evidence, in stage order."""
         evidence = self.evidence
         reached = set()
-        for signal in self._signals:
+        for signal in [*self._signals, *self._image_signals]:
             if evidence.get(signal.category, 0.0) >= BREADTH_MIN_EVIDENCE:
                 reached.add(signal.stage)
         return [s.value for s in STAGE_ORDER if s.value in reached]
@@ -261,9 +453,18 @@ class ConversationState:
     def author_scores(self) -> dict[str, float]:
         """Risk attributed to each participant from the signals in their own messages."""
         child = self.child_context
+        extra: dict[str, _Evidence] = {}
+        for signal in self._image_signals:
+            if signal.sender_id:
+                extra.setdefault(signal.sender_id, _Evidence()).add(signal.category, signal.weight)
         scores = {}
-        for sender, ev in self._authors.items():
+        for sender in [*self._authors, *(s for s in extra if s not in self._authors)]:
             band = self.age_bands.get(sender)
+            ev = self._authors.get(sender) or _Evidence()
+            if sender in extra:
+                ev = _Evidence(dict(ev.remaining), ev.child_remaining)
+                for category, remaining in extra[sender].remaining.items():
+                    ev.remaining[category] = ev.remaining.get(category, 1.0) * remaining
             score = conversation_risk(ev.evidence(), child)
             if band in {"child", "teen"}:
                 score *= 0.5
@@ -301,6 +502,9 @@ class ConversationState:
             "embedding_remaining": self.embedding_remaining,
             "model_state": self._model_state,
             "risk": self._risk,
+            "party_bands": self._party_bands,
+            "recipient_bands": sorted(self.recipient_bands),
+            "image_events": [e.to_dict() for e in self._image_events],
         }
 
     @classmethod
@@ -328,4 +532,27 @@ class ConversationState:
         state.embedding_remaining = float(data.get("embedding_remaining", 1.0))
         state._model_state = dict(data.get("model_state", {}))
         state._risk = float(data.get("risk", 0.0))
+        state._party_bands = dict(data.get("party_bands") or {})
+        state.recipient_bands = set(data.get("recipient_bands") or ())
+        events = data.get("image_events") or []  # absent from states saved before image requests
+        if events:
+            from safeguard.media.nudity import ImageRequestEvent
+
+            state._image_events = [ImageRequestEvent(**e) for e in events][-MAX_IMAGE_EVENTS:]
+            state._refresh_image_evidence()
         return state
+
+
+def _known(band: str | None) -> str | None:
+    """``band`` unless it is missing or ``unknown``."""
+    return band if band and band != "unknown" else None
+
+
+def _target_band(bands: Iterable[str | None]) -> str | None:
+    """The band a request to these recipients is aimed at: a child's if any, else a
+    teen's, else any other known band (None when none is known)."""
+    known = [b for b in bands if _known(b)]
+    for band in ("child", "teen"):
+        if band in known:
+            return band
+    return known[0] if known else None

@@ -1,12 +1,12 @@
-"""Media submissions: hashes, bank matches and the decision."""
+"""Media submissions: hashes, bank matches, nudity protection and the decision."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from safeguard.api.schemas.common import ActionName, ReasonOut
+from safeguard.api.schemas.common import ActionName, Identifier, ReasonOut
 
 Hex = Annotated[str, StringConstraints(pattern=r"^[0-9a-fA-F]+$")]
 
@@ -22,6 +22,18 @@ class MediaHashesIn(BaseModel):
     pdq: Hex | None = Field(None, min_length=64, max_length=64)
     md5: Hex | None = Field(None, min_length=32, max_length=32)
     sha256: Hex | None = Field(None, min_length=64, max_length=64)
+    nudity_score: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        strict=True,
+        allow_inf_nan=False,
+        description="nudity score in [0, 1] computed on the device (used when a child or teen "
+        "account takes part)",
+    )
+    conversation_id: Identifier | None = Field(
+        None, description="the conversation the media was sent in (its images feed the conversation's risk)"
+    )
 
 
 class BankMatchOut(BaseModel):
@@ -46,11 +58,35 @@ class MediaHashesOut(BaseModel):
     too_weak: bool = False
 
 
+NudityAction = Literal["blur_and_warn", "warn_before_send", "allow"]
+
+
+class NudityOut(BaseModel):
+    """Nudity protection for child and teen accounts (present when one takes part and the
+    image was screened, or the device sent a score)."""
+
+    score: float = Field(description="nudity score in [0, 1]")
+    threshold: float
+    action: NudityAction = Field(description="what the client does: blur_and_warn wins over warn_before_send")
+    text: str | None = Field(None, description="the supportive text to show for ``action``")
+    sender_action: Literal["warn_before_send", "allow"]
+    sender_text: str | None = None
+    recipient_action: Literal["blur_and_warn", "allow"]
+    recipient_text: str | None = None
+    recipient_actions: dict[str, Literal["blur_and_warn", "allow"]] = Field(default_factory=dict)
+    source: Literal["server", "device"] = Field(description="scored here (upload) or on the device")
+
+
 class MediaDecisionOut(BaseModel):
-    """Hashes, bank matches and the decision (a bank match blocks and escalates)."""
+    """Hashes, bank matches and the decision (a bank match blocks and escalates).
+
+    A nudity decision sets ``action`` to ``warn_recipient`` (blur and warn) or
+    ``require_confirmation`` (warn before sending) unless a bank match escalates.
+    """
 
     action: ActionName
     hashes: MediaHashesOut
     matches: list[BankMatchOut]
     reasons: list[ReasonOut]
     case_id: str | None = None
+    nudity: NudityOut | None = None

@@ -1,0 +1,342 @@
+"""Media decisions: known-abuse bank matches, then nudity protection for child accounts.
+
+:func:`decide_media` is the one way a media item is decided, whichever door it
+came through (``POST /v1/media`` uploads and hash-only submissions, stream
+workers' media events):
+
+1. hashes: computed in memory from the uploaded bytes, or taken as sent;
+2. bank match: a match blocks the media and escalates (a case is opened, the
+   sender's account risk is refreshed). A match takes precedence over the rest;
+3. nudity: when the sender or a recipient is a protected account (stored age
+   band, ``child``/``teen`` by default), the image is scored in memory with
+   :func:`safeguard.media.nudity.analyse_image` (or a hash-only submission's
+   device-computed ``nudity_score`` is used) and decided with
+   :func:`safeguard.media.nudity.decide_image_for_minor`: ``blur_and_warn`` for
+   protected recipients, ``warn_before_send`` for a protected sender. Without the
+   optional ``nudity`` extra the media is still decided, with a reason saying it
+   was not screened;
+4. conversation: with a ``conversation_id``, the image (ids, bands, score) is
+   recorded in that conversation's detector state, so nudity sent to a child, or
+   sent by a child after an adult's repeated requests, raises the conversation's
+   ``sexual_content`` / ``coercion`` risk.
+
+Only the decision, the score and the hashes are kept: the image is never written
+to disk or the store.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any, Protocol
+
+from sqlalchemy.orm import Session
+
+from safeguard.accounts import service as accounts
+from safeguard.config import Settings
+from safeguard.errors import InputError
+from safeguard.media import nudity
+from safeguard.policy.models import EscalationRow
+from safeguard.policy.rules import is_minor
+from safeguard.policy.types import Action, Party
+
+if TYPE_CHECKING:
+    import numpy as np
+
+__all__ = ["MediaSubmission", "decide_media", "nudity_block"]
+
+log = logging.getLogger(__name__)
+
+Scorer = Callable[["np.ndarray"], float]
+
+# The overall action a client acting on ``action`` alone should take for a nudity decision.
+NUDITY_ACTIONS: dict[str, Action] = {
+    "blur_and_warn": Action.WARN_RECIPIENT,
+    "warn_before_send": Action.REQUIRE_CONFIRMATION,
+    "allow": Action.ALLOW,
+}
+
+
+class MediaSubmission(Protocol):
+    """What :func:`decide_media` reads of a submission (``MediaHashesIn`` has it all).
+
+    ``nudity_score`` and ``conversation_id`` are optional (read with ``getattr``).
+    """
+
+    sender_id: str
+    recipient_ids: Sequence[str]
+    message_id: str | None
+    pdq: str | None
+    md5: str | None
+    sha256: str | None
+
+
+def decide_media(
+    submission: MediaSubmission,
+    data: bytes | None = None,
+    *,
+    write: Callable[[], AbstractContextManager[Session]],
+    settings: Settings,
+    on_escalation: Callable[[Session, EscalationRow], None] | None = None,
+    metrics: Any | None = None,
+    update_conversation: Callable[[str, Callable[[Any], Any]], Any] | None = None,
+    nudity_scorer: Scorer | None = None,
+) -> dict[str, Any]:
+    """Decide one media item; returns the JSON decision (``POST /v1/media``'s body).
+
+    ``write`` opens the write transaction (committed when the block exits);
+    ``update_conversation(conversation_id, apply)`` changes a conversation's
+    detector state under the engine's lock (``MessageEngine.update_conversation``);
+    ``nudity_scorer`` replaces NudeNet (tests, or another model). Raises
+    :class:`InputError` (``field='file'``) when ``data`` is not a readable image.
+    """
+    hashes, computed = _hashes(submission, data)
+    device_score = getattr(submission, "nudity_score", None)
+    screen = data is not None or device_score is not None
+    recipient_ids = [r for r in dict.fromkeys(submission.recipient_ids) if r != submission.sender_id]
+    reasons: list[dict] = []
+    people: dict[str, Party] = {}
+    case_id = None
+    with write() as session:
+        found = _matches(session, hashes)
+        if found:
+            action = Action.ESCALATE
+            case_id = _escalate(session, submission, hashes, found, reasons, settings, on_escalation)
+        else:
+            action = Action.ALLOW
+            if hashes["too_weak"]:
+                reasons.append(
+                    {
+                        "code": "pdq_too_weak",
+                        "detail": "image has too little detail for PDQ matching; exact hashes were checked",
+                        "account_id": None,
+                    }
+                )
+            if screen:
+                people = accounts.parties(session, [submission.sender_id, *recipient_ids])
+    body: dict[str, Any] = {
+        "action": action.value,
+        "hashes": hashes,
+        "matches": found,
+        "reasons": reasons,
+        "case_id": case_id,
+    }
+    if people:
+        # Outside the write transaction: scoring an image takes a while.
+        sender, recipients = people[submission.sender_id], [people[r] for r in recipient_ids]
+        decision = _nudity_decision(
+            data, device_score, sender, recipients, computed, settings, nudity_scorer, reasons
+        )
+        if decision is not None:
+            body["nudity"] = nudity_block(
+                decision, recipients, settings, source="device" if data is None else "server"
+            )
+            reasons.extend(r.to_dict() for r in decision.reasons)
+            body["action"] = max(action, NUDITY_ACTIONS[decision.action], key=lambda a: a.severity).value
+            conversation_id = getattr(submission, "conversation_id", None)
+            if conversation_id and update_conversation is not None:
+                reasons.extend(
+                    _record_in_conversation(
+                        update_conversation, conversation_id, submission, sender, recipients, decision
+                    )
+                )
+    if metrics is not None:
+        metrics.decisions.labels("media", body["action"]).inc()
+    return body
+
+
+def nudity_block(
+    decision: nudity.ImageDecision, recipients: Sequence[Party], settings: Settings, *, source: str
+) -> dict[str, Any]:
+    """The response's ``nudity`` object: score, action and the text to show, per recipient too."""
+    rules = settings.policy
+    text = {"blur_and_warn": decision.recipient_text, "warn_before_send": decision.sender_text}.get(
+        decision.action
+    )
+    blur = decision.recipient_action != "allow"
+    return {
+        "score": round(decision.score, 4),
+        "threshold": decision.threshold,
+        "action": decision.action,
+        "text": text,
+        "sender_action": decision.sender_action,
+        "sender_text": decision.sender_text,
+        "recipient_action": decision.recipient_action,
+        "recipient_text": decision.recipient_text,
+        "recipient_actions": {
+            r.id: "blur_and_warn" if blur and is_minor(r, rules) else "allow" for r in recipients
+        },
+        "source": source,
+    }
+
+
+# --------------------------------------------------------------------------- steps
+
+
+def _hashes(submission: MediaSubmission, data: bytes | None) -> tuple[dict[str, Any], Any]:
+    if data is None:
+        return {
+            "pdq": submission.pdq.lower() if submission.pdq else None,
+            "pdq_quality": None,
+            "md5": submission.md5.lower() if submission.md5 else None,
+            "sha256": submission.sha256.lower() if submission.sha256 else None,
+            "too_weak": False,
+        }, None
+    from safeguard.media.hashing import hash_image_bytes
+
+    try:
+        computed = hash_image_bytes(data)
+    except InputError as exc:
+        raise InputError(exc.reason, field="file") from None
+    return {
+        "pdq": computed.pdq,
+        "pdq_quality": computed.pdq_quality,
+        "md5": computed.md5,
+        "sha256": computed.sha256,
+        "too_weak": bool(computed.too_weak),
+    }, computed
+
+
+def _matches(session: Session, hashes: dict[str, Any]) -> list[dict[str, Any]]:
+    from safeguard.media.matching import match_hashes
+
+    matches = match_hashes(
+        session,
+        pdq=None if hashes["too_weak"] else hashes["pdq"],
+        md5=hashes["md5"],
+        sha256=hashes["sha256"],
+    )
+    return [
+        {
+            "bank": str(m.bank),
+            "entry_id": str(m.entry_id),
+            "signal_type": str(m.signal_type),
+            "distance": int(m.distance),
+            "category": m.category,
+            "source": m.source,
+            "external_id": m.external_id,
+        }
+        for m in matches
+    ]
+
+
+def _escalate(
+    session: Session,
+    submission: MediaSubmission,
+    hashes: dict[str, Any],
+    found: list[dict[str, Any]],
+    reasons: list[dict],
+    settings: Settings,
+    on_escalation: Callable[[Session, EscalationRow], None] | None,
+) -> str:
+    reasons.append(
+        {
+            "code": "hash_bank_match",
+            "detail": f"matches {len(found)} bank entr{'y' if len(found) == 1 else 'ies'}"
+            f" ({', '.join(sorted({m['bank'] for m in found}))}): blocked and escalated",
+            "account_id": submission.sender_id,
+        }
+    )
+    for match in found:
+        accounts.record_media_match(
+            session, submission.sender_id, match["bank"], match["entry_id"], match["category"]
+        )
+    session.flush()
+    accounts.refresh_account_risk(session, submission.sender_id, settings)
+    escalation = EscalationRow(
+        id=uuid.uuid4().hex,
+        kind="media",
+        subject_account_id=submission.sender_id,
+        recipient_ids=list(submission.recipient_ids),
+        message_id=submission.message_id,
+        risk=1.0,
+        priority=0,
+        reasons=reasons,
+        evidence={"hashes": hashes, "matches": found},
+        status="open",
+    )
+    session.add(escalation)
+    if on_escalation is not None:
+        on_escalation(session, escalation)
+    return escalation.id
+
+
+def _nudity_decision(
+    data: bytes | None,
+    device_score: float | None,
+    sender: Party,
+    recipients: list[Party],
+    computed: Any,
+    settings: Settings,
+    scorer: Scorer | None,
+    reasons: list[dict],
+) -> nudity.ImageDecision | None:
+    """The nudity decision when a protected account takes part, else None (reasons say why)."""
+    rules = settings.policy
+    if not (is_minor(sender, rules) or any(is_minor(r, rules) for r in recipients)):
+        return None
+    options: dict[str, Any] = {
+        "sender_band": sender.age_band,
+        "recipient_bands": [r.age_band for r in recipients],
+        "protected_bands": tuple(rules.protected_bands),
+        "treat_unknown_as_minor": rules.treat_unknown_as_minor,
+        "sender_id": sender.id,
+    }
+    if data is None:
+        decision = nudity.decide_image_for_minor(float(device_score or 0.0), **options)
+        return decision
+    try:
+        if scorer is None:
+            if not nudity.nudity_available():
+                raise nudity.NudityUnavailable()
+            scorer = nudity.default_scorer()
+        return nudity.analyse_image(data, scorer=scorer, hashes=computed, **options)
+    except nudity.NudityUnavailable:
+        detail = (
+            "nudity screening is unavailable on this server (the optional 'nudity' extra is not "
+            "installed): the image was not screened for nudity"
+        )
+    except Exception as exc:  # a broken model must not stop the bank match's answer
+        log.exception("nudity screening failed")
+        detail = f"nudity screening failed ({type(exc).__name__}): the image was not screened for nudity"
+    reasons.append({"code": "nudity_unavailable", "detail": detail, "account_id": None})
+    return None
+
+
+def _record_in_conversation(
+    update_conversation: Callable[[str, Callable[[Any], Any]], Any],
+    conversation_id: str,
+    submission: MediaSubmission,
+    sender: Party,
+    recipients: list[Party],
+    decision: nudity.ImageDecision,
+) -> list[dict]:
+    """Record the image in the conversation's state; reasons for any evidence it added."""
+    added: list[Any] = []
+
+    def apply(state: Any) -> None:
+        record = getattr(state, "add_image_event", None)
+        if record is None:  # a detector whose states do not take image events
+            return
+        added.extend(
+            record(
+                sender_id=sender.id,
+                sender_age_band=sender.age_band,
+                recipient_age_bands=[r.age_band for r in recipients],
+                nudity_score=decision.score,
+                message_id=submission.message_id,
+            )
+            or ()
+        )
+
+    update_conversation(conversation_id, apply)
+    return [
+        {
+            "code": f"conversation_{signal.category}",
+            "detail": f"conversation {conversation_id}: {signal.reason}",
+            "account_id": signal.sender_id,
+        }
+        for signal in added
+    ]
