@@ -300,8 +300,10 @@ def bench_backend(name: str, db_url: str, args: argparse.Namespace) -> dict[int,
             for run in range(1, args.runs + 1):
                 run_id = workers * 100 + run
                 bodies = [message_body(run_id, i, children, adults) for i in range(args.messages)]
-                cpu_before = tree_cpu_seconds(server.pid)
+                cpu_before, client_before = tree_cpu_seconds(server.pid), time.process_time()
                 result = run_load(port, key, bodies, args.concurrency, args.max_seconds)
+                client_cpu = time.process_time() - client_before
+                result["client_cpu_ms"] = 1000 * client_cpu / max(1, result["messages"])
                 result["server_cpu_ms"] = (
                     1000 * (tree_cpu_seconds(server.pid) - cpu_before) / max(1, result["messages"])
                 )
@@ -310,6 +312,7 @@ def bench_backend(name: str, db_url: str, args: argparse.Namespace) -> dict[int,
                     f"{label} run {run}: {result['rate']:.0f} msg/s, p50 {result['p50_ms']:.2f} ms, "
                     f"p99 {result['p99_ms']:.2f} ms, {result['messages']} msgs, "
                     f"server CPU {result['server_cpu_ms']:.2f} ms/msg, "
+                    f"load generator CPU {result['client_cpu_ms']:.2f} ms/msg, "
                     f"{result['errors']} errors",
                     flush=True,
                 )

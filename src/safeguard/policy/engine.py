@@ -29,7 +29,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from sqlalchemy import bindparam, select
+import orjson
+from sqlalchemy import String, bindparam, cast, literal_column, null, select, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -124,9 +125,6 @@ def message_decision_dict(decision: MessageDecision, case_id: str | None) -> dic
 
 _DECISIONS = MessageDecisionRow.__table__
 _CONVERSATIONS = ConversationRow.__table__
-_STORED = select(_DECISIONS.c.message_id, _DECISIONS.c.decision).where(
-    _DECISIONS.c.message_id.in_(bindparam("ids", expanding=True))
-)
 _STATES = (
     select(_CONVERSATIONS.c.id, _CONVERSATIONS.c.state, _CONVERSATIONS.c.message_count)
     .where(_CONVERSATIONS.c.id.in_(bindparam("ids", expanding=True)))
@@ -134,6 +132,31 @@ _STATES = (
 )
 # One lock order in every process: batches cannot deadlock.
 _STATES_FOR_UPDATE = _STATES.with_for_update()
+_BATCH_READ = union_all(
+    select(literal_column("'d'"), _DECISIONS.c.message_id, cast(_DECISIONS.c.decision, String), null()).where(
+        _DECISIONS.c.message_id.in_(bindparam("ids", expanding=True))
+    ),
+    select(
+        literal_column("'v'"),
+        _CONVERSATIONS.c.id,
+        cast(_CONVERSATIONS.c.state, String),
+        cast(_CONVERSATIONS.c.message_count, String),
+    ).where(_CONVERSATIONS.c.id.in_(bindparam("conversations", expanding=True))),
+    *accounts.context_selects(),
+)
+
+
+_create_statements: dict[str, Any] = {}
+
+
+def _create_conversations(session: Session) -> Any:
+    """``INSERT ... ON CONFLICT DO NOTHING`` of conversation rows, built once per dialect."""
+    dialect = session.get_bind().dialect.name
+    stmt = _create_statements.get(dialect)
+    if stmt is None:
+        stmt = accounts._insert(session, _CONVERSATIONS).on_conflict_do_nothing(index_elements=["id"])
+        _create_statements[dialect] = stmt
+    return stmt
 
 
 @dataclass(slots=True)
@@ -167,48 +190,50 @@ class _BatchView:
         self.session = session
         connection = session.connection()
         ids = [e.message_id for e in events]
-        self.stored: dict[str, dict] = (
-            dict(connection.execute(_STORED, {"ids": ids}).all()) if ids else {}
+        conversation_ids = sorted({e.conversation_id for e in events}.union(conversation_ids or ()))
+        directed = {(e.sender_id, r) for e in events for r in e.recipient_ids if r != e.sender_id}
+        people = sorted({e.sender_id for e in events} | {r for e in events for r in e.recipient_ids})
+        parameters = accounts.context_parameters(
+            people, directed, {(e.sender_id, e.conversation_id) for e in events}, settings
         )
-        fresh = [e for e in events if e.message_id not in self.stored]
-        wanted = sorted({e.conversation_id for e in fresh}.union(conversation_ids or ()))
+        parameters["ids"] = accounts.padded(ids)
+        parameters["conversations"] = [] if lock else accounts.padded(conversation_ids)
+        if lock and conversation_ids:
+            # PostgreSQL: create missing rows, then lock them (one order in every process).
+            now = accounts.utcnow()
+            connection.execute(
+                _create_conversations(session),
+                [
+                    {"id": c, "state": None, "risk": 0.0, "message_count": 0, "updated_at": now}
+                    for c in conversation_ids
+                ],
+            )
         self.conversations: dict[str, _Conversation] = {}
-        if wanted:
-            if lock:
-                now = accounts.utcnow()
-                stmt = accounts._insert(session, _CONVERSATIONS).values(
-                    [
-                        {"id": c, "state": None, "risk": 0.0, "message_count": 0, "updated_at": now}
-                        for c in wanted
-                    ]
-                )
-                connection.execute(stmt.on_conflict_do_nothing(index_elements=["id"]))
-            query = _STATES_FOR_UPDATE if lock else _STATES
-            for cid, state, count in connection.execute(query, {"ids": wanted}):
+        if lock and conversation_ids:
+            locked = connection.execute(_STATES_FOR_UPDATE, {"ids": accounts.padded(conversation_ids)})
+            for cid, state, count in locked:
                 self.conversations[cid] = _Conversation(state, count or 0)
-        people_ids = {e.sender_id for e in fresh}
-        pairs: set[tuple[str, str]] = set()
-        for event in fresh:
-            for recipient in event.recipient_ids:
-                people_ids.add(recipient)
-                pairs.add((event.sender_id, recipient))
-                pairs.add((recipient, event.sender_id))
-        self.people = accounts.parties(session, sorted(people_ids)) if people_ids else {}
-        self.connected = accounts.connected_pairs(session, pairs)
-        self.confirmed = accounts.confirmed_pairs(session, pairs)
-        self.risk = accounts.cached_account_risks(session, {e.sender_id for e in fresh})
-        minor_pairs = {
-            (e.sender_id, r)
-            for e in fresh
-            for r in e.recipient_ids
-            if (e.sender_id, r) not in self.connected and is_minor(self.people[r], settings.policy)
-        }
-        self.contacted = accounts.recent_contacts(session, minor_pairs, settings)
-        self.signals_seen = accounts.seen_signals(
-            session,
-            {(e.sender_id, e.conversation_id) for e in fresh},
-            settings.account_risk.repeated_signal_categories,
-        )
+        # Everything else in one round trip: stored decisions, (SQLite) conversation
+        # states, and the accounts' bands, connections, confirmations, risks and inputs.
+        rows = connection.execute(_BATCH_READ, parameters).all() if events or not lock else []
+        self.stored: dict[str, dict] = {}
+        account_rows = []
+        for row in rows:
+            kind = row[0]
+            if kind == "d":
+                self.stored[row[1]] = orjson.loads(row[2])
+            elif kind == "v":
+                state = orjson.loads(row[2]) if row[2] is not None else None
+                self.conversations[row[1]] = _Conversation(state, int(row[3] or 0))
+            else:
+                account_rows.append(row)
+        context = accounts.read_context(account_rows, people)
+        self.people = context.people
+        self.connected = context.connected
+        self.confirmed = context.confirmed
+        self.risk = context.risks
+        self.contacted = context.contacted
+        self.signals_seen = context.signals_seen
         self.new_contacts: list[tuple[str, str]] = []
         self.new_signals: dict[tuple[str, str, str], int] = {}
         self.decisions: list[dict] = []

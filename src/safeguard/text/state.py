@@ -82,6 +82,45 @@ class Signal:
         }
 
 
+class _SignalLog:
+    """The kept signals of a conversation, held in their saved (dict) form.
+
+    The service restores and saves a conversation's state for every batch of
+    its messages; turning up to ``MAX_KEPT_SIGNALS`` saved signals into objects
+    and back each time cost more than scoring the message, so objects are
+    built only when the signals are read (explanations, case evidence).
+    """
+
+    __slots__ = ("_objects", "rows")
+
+    def __init__(self, rows: list[dict[str, Any]] | None = None) -> None:
+        self.rows: list[dict[str, Any]] = rows or []
+        self._objects: list[Signal] | None = None
+
+    def extend(self, signals: list[Signal]) -> None:
+        """Add new signals; past the limit keep the strongest and each category's first."""
+        if not signals:
+            return
+        self.rows.extend(s.to_dict() for s in signals)
+        if self._objects is not None:
+            self._objects.extend(signals)
+        if len(self.rows) > MAX_KEPT_SIGNALS:
+            firsts: dict[str, int] = {}
+            for i, row in enumerate(self.rows):
+                firsts.setdefault(row["category"], i)
+            strongest = sorted(range(len(self.rows)), key=lambda i: -self.rows[i]["weight"])
+            keep = set(strongest[:MAX_KEPT_SIGNALS]) | set(firsts.values())
+            self.rows = [row for i, row in enumerate(self.rows) if i in keep]
+            if self._objects is not None:
+                self._objects = [s for i, s in enumerate(self._objects) if i in keep]
+
+    def signals(self) -> list[Signal]:
+        """The kept signals as objects, in message order."""
+        if self._objects is None:
+            self._objects = [Signal(**row) for row in self.rows]
+        return self._objects
+
+
 @dataclass(frozen=True, slots=True)
 class MessageAssessment:
     """What one message added: its own risk and signals, and the running risk."""
@@ -121,7 +160,7 @@ class ConversationState:
         self._age_asked_by: str | None = None
         self._evidence = _Evidence()
         self._authors: dict[str, _Evidence] = {}
-        self._signals: list[Signal] = []
+        self._signal_log = _SignalLog()
         self.embedded_count = 0
         self.embedding_mass = 0.0
         self.embedding_remaining = 1.0
@@ -363,15 +402,7 @@ class ConversationState:
         return [s for s in self._image_signals if s not in before]
 
     def _keep(self, new_signals: list[Signal]) -> None:
-        self._signals.extend(new_signals)
-        if len(self._signals) > MAX_KEPT_SIGNALS:
-            # Keep the strongest signals; the first of each category stays for the timeline.
-            firsts = {}
-            for s in self._signals:
-                firsts.setdefault(s.category, s)
-            strongest = sorted(self._signals, key=lambda s: -s.weight)[:MAX_KEPT_SIGNALS]
-            keep = {id(s) for s in strongest} | {id(s) for s in firsts.values()}
-            self._signals = [s for s in self._signals if id(s) in keep]
+        self._signal_log.extend(new_signals)
 
     # -- reading -----------------------------------------------------------
     @property
@@ -428,17 +459,20 @@ class ConversationState:
     def signals(self) -> list[Signal]:
         """Signals behind the score, in message order."""
         if not self._image_signals:
-            return list(self._signals)
-        return sorted([*self._signals, *self._image_signals], key=lambda s: s.message_index)
+            return list(self._signal_log.signals())
+        return sorted([*self._signal_log.signals(), *self._image_signals], key=lambda s: s.message_index)
 
     @property
     def stages(self) -> list[str]:
         """Every stage with real evidence, in stage order."""
         evidence = self.evidence
         reached = set()
-        for signal in [*self._signals, *self._image_signals]:
-            if evidence.get(signal.category, 0.0) >= BREADTH_MIN_EVIDENCE:
-                reached.add(signal.stage)
+        for category, stage in [
+            *((r["category"], r["stage"]) for r in self._signal_log.rows),
+            *((s.category, s.stage) for s in self._image_signals),
+        ]:
+            if evidence.get(category, 0.0) >= BREADTH_MIN_EVIDENCE:
+                reached.add(stage)
         return [s.value for s in STAGE_ORDER if s.value in reached]
 
     @property
@@ -496,7 +530,7 @@ class ConversationState:
                 a: {"remaining": e.remaining, "child_remaining": e.child_remaining}
                 for a, e in self._authors.items()
             },
-            "signals": [s.to_dict() for s in self._signals],
+            "signals": list(self._signal_log.rows),
             "embedded_count": self.embedded_count,
             "embedding_mass": self.embedding_mass,
             "embedding_remaining": self.embedding_remaining,
@@ -526,7 +560,7 @@ class ConversationState:
             a: _Evidence(dict(e["remaining"]), float(e["child_remaining"]))
             for a, e in data.get("authors", {}).items()
         }
-        state._signals = [Signal(**s) for s in data.get("signals", [])]
+        state._signal_log = _SignalLog(list(data.get("signals", [])))
         state.embedded_count = int(data.get("embedded_count", 0))
         state.embedding_mass = float(data.get("embedding_mass", 0.0))
         state.embedding_remaining = float(data.get("embedding_remaining", 1.0))
