@@ -19,6 +19,7 @@ CLI, stream worker) to a stored decision:
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import queue
 import threading
@@ -48,6 +49,8 @@ from safeguard.policy.types import (
     RecipientContext,
 )
 from safeguard.store.db import WriterLock
+
+INLINE_LOCK_RETRY_S = 0.0005  # while another process holds the SQLite write lock
 
 
 class Detector(Protocol):
@@ -321,6 +324,7 @@ class MessageEngine:
         *,
         on_escalation: Callable[[Session, EscalationRow], None] | None = None,
         max_batch: int = 64,
+        inline: bool | None = None,
     ) -> None:
         self.session_factory = session_factory
         self.detector = detector
@@ -333,6 +337,9 @@ class MessageEngine:
         self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._thread_lock = threading.Lock()
+        self.inline = self.sqlite if inline is None else inline
+        self._inline_queue: list[tuple[MessageEvent, asyncio.Future[Outcome]]] = []
+        self._inline_task: asyncio.Task[None] | None = None
 
     @contextmanager
     def writer(self) -> Iterator[None]:
@@ -349,6 +356,49 @@ class MessageEngine:
         pending = _Pending(event)
         self._queue.put(pending)
         return pending.future
+
+    async def decide(self, event: MessageEvent) -> Outcome:
+        """Decide ``event`` from an event loop (the HTTP service); returns once committed.
+
+        On SQLite the loop runs the batches itself (``inline``): the decision
+        work then never waits for the interpreter lock behind request parsing
+        in the same process, and the write lock is only tried, never waited
+        for, so the loop keeps serving requests while another server process
+        writes. Elsewhere batches run on the writer thread.
+        """
+        if not self.inline:
+            return await asyncio.wrap_future(self.submit(event))
+        future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+        self._inline_queue.append((event, future))
+        if self._inline_task is None or self._inline_task.done():
+            self._inline_task = asyncio.get_running_loop().create_task(self._inline_batches())
+        return await future
+
+    async def _inline_batches(self) -> None:
+        await asyncio.sleep(0)  # requests already read join this batch
+        while self._inline_queue:
+            while not self._sqlite_writer.try_acquire():
+                await asyncio.sleep(INLINE_LOCK_RETRY_S)
+            try:
+                taken = self._inline_queue[: self.max_batch]
+                del self._inline_queue[: self.max_batch]
+                pending = [_Pending(event) for event, _ in taken]
+                try:
+                    self._commit(pending, raise_errors=False)
+                except Exception as exc:  # never leave a caller waiting
+                    for item in pending:
+                        item.fail(exc)
+            finally:
+                self._sqlite_writer.release()
+            for (_, future), item in zip(taken, pending, strict=True):
+                if future.done():
+                    continue
+                error = item.future.exception()
+                if error is not None:
+                    future.set_exception(error)
+                else:
+                    future.set_result(item.future.result())
+            await asyncio.sleep(0)
 
     def process(self, event: MessageEvent) -> Outcome:
         """Decide ``event``; returns once the decision is committed."""

@@ -111,6 +111,28 @@ class WriterLock:
         self._fd: int | None = None
         self.path = f"{database}.writer-lock" if database and database != ":memory:" else None
 
+    def try_acquire(self) -> bool:
+        """Take the lock if no other thread or process holds it; never waits."""
+        if not self._thread_lock.acquire(blocking=False):
+            return False
+        if self._depth == 0 and self.path is not None:
+            if self._fd is None:
+                self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                self._thread_lock.release()
+                return False
+        self._depth += 1
+        return True
+
+    def release(self) -> None:
+        """Release a lock taken with :meth:`try_acquire`."""
+        self._depth -= 1
+        if self._depth == 0 and self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        self._thread_lock.release()
+
     @contextmanager
     def hold(self) -> Iterator[None]:
         """Hold the write lock for the ``with`` block."""

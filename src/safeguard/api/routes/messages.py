@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 
@@ -30,17 +28,15 @@ async def decide_message(services: Services, body: MessageIn) -> tuple[dict, dic
     The one handler behind ``POST /v1/messages``, for the FastAPI route and the
     hot path in ``safeguard.api.fastpath`` alike.
     """
-    outcome = await asyncio.wrap_future(
-        services.engine.submit(
-            MessageEvent(
-                conversation_id=body.conversation_id,
-                message_id=body.message_id,
-                sender_id=body.sender_id,
-                text=body.text,
-                recipient_ids=tuple(body.recipient_ids),
-                sent_at=body.sent_at,
-                sender_age_band=body.sender_age_band,
-            )
+    outcome = await services.engine.decide(
+        MessageEvent(
+            conversation_id=body.conversation_id,
+            message_id=body.message_id,
+            sender_id=body.sender_id,
+            text=body.text,
+            recipient_ids=tuple(body.recipient_ids),
+            sent_at=body.sent_at,
+            sender_age_band=body.sender_age_band,
         )
     )
     if outcome.created:
