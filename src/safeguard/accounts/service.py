@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import String, bindparam, cast, delete, func, literal_column, null, or_, select, tuple_
+from sqlalchemy import String, any_, bindparam, cast, delete, func, literal_column, null, or_, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -365,9 +365,7 @@ def gather_risk_inputs(session: Session, account_id: str, settings: Settings) ->
     return AccountRiskInputs(
         account_id=account_id,
         unconnected_minors_in_window=int(row.minors),
-        signal_conversations={
-            c: int(row[5 + i]) for i, c in enumerate(categories) if row[5 + i]
-        },
+        signal_conversations={c: int(row[5 + i]) for i, c in enumerate(categories) if row[5 + i]},
         declared_age_band=row.declared_age_band,
         age_band=row.age_band or "unknown",
         age_assurance=row.age_assurance or "self_declared",
@@ -434,43 +432,76 @@ class BatchContext:
     signals_seen: set[tuple[str, str, str]]
 
 
-def context_selects() -> list[Any]:
-    """The per-batch account reads as SELECTs of four text columns ``(kind, a, b, c)``.
+def in_list(columns: tuple[Any, ...], name: str, postgres: bool) -> Any:
+    """``columns IN (:name)``, in the form each database handles best for a batch.
 
-    The engine sends them as one ``UNION ALL`` (with its own reads): one round
-    trip per batch instead of one per table. Parameters: ``people``, ``pairs``
-    (both orientations), ``senders``, ``sender_conversations``, ``categories``
-    and ``since``; read the rows back with :func:`read_context`.
+    Elsewhere an expanding list (fill it with :func:`padded`); on PostgreSQL
+    text arrays (``= ANY(:name)``, or ``IN (SELECT unnest(:name_0), ...)`` for
+    several columns), so the statement's text never changes with the batch and
+    psycopg prepares it once instead of the server parsing and planning it for
+    every batch. Fill it with :func:`list_values`.
+    """
+    if not postgres:
+        target = columns[0] if len(columns) == 1 else tuple_(*columns)
+        return target.in_(bindparam(name, expanding=True))
+    if len(columns) == 1:
+        return columns[0] == any_(bindparam(name, type_=postgresql.ARRAY(String)))
+    text_array = postgresql.ARRAY(String)
+    arrays = [func.unnest(bindparam(f"{name}_{i}", type_=text_array)) for i in range(len(columns))]
+    return tuple_(*columns).in_(select(*arrays))
+
+
+def list_values(name: str, values: Iterable[Any], postgres: bool, width: int = 1) -> dict[str, list[Any]]:
+    """Parameters of an :func:`in_list` clause holding ``values``: strings, or tuples of
+    ``width`` strings."""
+    items = sorted(set(values))
+    if not postgres:
+        return {name: padded(items)}
+    if width == 1:
+        return {name: items}
+    return {f"{name}_{i}": [item[i] for item in items] for i in range(width)}
+
+
+def context_selects(postgres: bool) -> list[Any]:
+    """The per-batch account reads as SELECTs of five columns ``(kind, a, b, c, null)``.
+
+    The engine sends them as one ``UNION ALL`` (with its own reads, which use
+    the fifth column): one round trip per batch instead of one per table.
+    Fill the parameters with :func:`context_parameters` and read the rows back
+    with :func:`read_context`.
     """
 
-    def expanding(name: str) -> Any:
-        return bindparam(name, expanding=True)
+    def member(name: str, *columns: Any) -> Any:
+        return in_list(columns, name, postgres)
 
-    pairs = expanding("pairs")
     return [
-        select(literal_column("'p'"), _ACCOUNTS.c.id, _ACCOUNTS.c.age_band, _ACCOUNTS.c.age_assurance).where(
-            _ACCOUNTS.c.id.in_(expanding("people"))
+        select(
+            literal_column("'p'"), _ACCOUNTS.c.id, _ACCOUNTS.c.age_band, _ACCOUNTS.c.age_assurance, null()
+        ).where(member("people", _ACCOUNTS.c.id)),
+        select(literal_column("'c'"), _CONNECTIONS.c.a_id, _CONNECTIONS.c.b_id, null(), null()).where(
+            member("ordered_pairs", _CONNECTIONS.c.a_id, _CONNECTIONS.c.b_id)
         ),
-        select(literal_column("'c'"), _CONNECTIONS.c.a_id, _CONNECTIONS.c.b_id, null()).where(
-            tuple_(_CONNECTIONS.c.a_id, _CONNECTIONS.c.b_id).in_(expanding("ordered_pairs"))
+        select(literal_column("'f'"), _PERMISSIONS.c.minor_id, _PERMISSIONS.c.other_id, null(), null()).where(
+            member("pairs", _PERMISSIONS.c.minor_id, _PERMISSIONS.c.other_id)
         ),
-        select(literal_column("'f'"), _PERMISSIONS.c.minor_id, _PERMISSIONS.c.other_id, null()).where(
-            tuple_(_PERMISSIONS.c.minor_id, _PERMISSIONS.c.other_id).in_(pairs)
-        ),
-        select(literal_column("'r'"), _RISK.c.account_id, cast(_RISK.c.risk, String), _RISK.c.reasons).where(
-            _RISK.c.account_id.in_(expanding("senders"))
-        ),
-        select(literal_column("'n'"), _CONTACTS.c.sender_id, _CONTACTS.c.recipient_id, null())
+        select(
+            literal_column("'r'"), _RISK.c.account_id, cast(_RISK.c.risk, String), _RISK.c.reasons, null()
+        ).where(member("senders", _RISK.c.account_id)),
+        select(literal_column("'n'"), _CONTACTS.c.sender_id, _CONTACTS.c.recipient_id, null(), null())
         .where(
-            tuple_(_CONTACTS.c.sender_id, _CONTACTS.c.recipient_id).in_(expanding("sender_pairs")),
+            member("sender_pairs", _CONTACTS.c.sender_id, _CONTACTS.c.recipient_id),
             _CONTACTS.c.at >= bindparam("since"),
         )
         .distinct(),
         select(
-            literal_column("'s'"), _SIGNALS.c.account_id, _SIGNALS.c.conversation_id, _SIGNALS.c.category
+            literal_column("'s'"),
+            _SIGNALS.c.account_id,
+            _SIGNALS.c.conversation_id,
+            _SIGNALS.c.category,
+            null(),
         ).where(
-            tuple_(_SIGNALS.c.account_id, _SIGNALS.c.conversation_id).in_(expanding("sender_conversations")),
-            _SIGNALS.c.category.in_(expanding("categories")),
+            member("sender_conversations", _SIGNALS.c.account_id, _SIGNALS.c.conversation_id),
+            member("categories", _SIGNALS.c.category),
         ),
     ]
 
@@ -480,19 +511,20 @@ def context_parameters(
     sender_pairs: Iterable[tuple[str, str]],
     sender_conversations: Iterable[tuple[str, str]],
     settings: Settings,
+    postgres: bool,
 ) -> dict[str, Any]:
     """Parameters for :func:`context_selects`: accounts, ``(sender, recipient)`` pairs, and
     ``(sender, conversation)`` pairs of a batch."""
     directed = set(sender_pairs)
     both = directed | {(b, a) for a, b in directed}
     return {
-        "people": padded(set(people)),
-        "ordered_pairs": padded({(a, b) if a < b else (b, a) for a, b in both if a != b}),
-        "pairs": padded(both),
-        "senders": padded({a for a, _ in directed}),
-        "sender_pairs": padded(directed),
-        "sender_conversations": padded(set(sender_conversations)),
-        "categories": sorted(set(settings.account_risk.repeated_signal_categories)),
+        **list_values("people", people, postgres),
+        **list_values("ordered_pairs", {(a, b) if a < b else (b, a) for a, b in both if a != b}, postgres, 2),
+        **list_values("pairs", both, postgres, 2),
+        **list_values("senders", {a for a, _ in directed}, postgres),
+        **list_values("sender_pairs", directed, postgres, 2),
+        **list_values("sender_conversations", sender_conversations, postgres, 2),
+        **list_values("categories", settings.account_risk.repeated_signal_categories, postgres),
         "since": utcnow() - timedelta(hours=settings.account_risk.window_hours),
     }
 
@@ -501,8 +533,8 @@ def padded(values: Iterable[Any]) -> list[Any]:
     """``values`` sorted, the last repeated up to a power of two (an ``IN`` list parameter).
 
     Repeats change nothing in ``IN (...)``, but the SQL text then takes one of a
-    few shapes, so the database driver's statement cache (psycopg parses and
-    prepares each distinct text) hits instead of re-parsing every batch.
+    few shapes, so SQLAlchemy's compiled cache and the database's statement
+    cache hit instead of re-parsing every batch.
     """
     items = sorted(values)
     if not items:
@@ -512,10 +544,10 @@ def padded(values: Iterable[Any]) -> list[Any]:
 
 
 def read_context(rows: Iterable[Any], people: Iterable[str]) -> BatchContext:
-    """Sort the union's ``(kind, a, b, c)`` rows into a :class:`BatchContext`."""
+    """Sort the union's ``(kind, a, b, c, _)`` rows into a :class:`BatchContext`."""
     found: dict[str, Party] = {}
     context = BatchContext({}, set(), set(), {}, set(), set())
-    for kind, a, b, c in rows:
+    for kind, a, b, c, *_ in rows:
         if kind == "p":
             found[a] = Party(a, b, c)
         elif kind == "c":

@@ -4,10 +4,14 @@
 CLI, stream worker) to a stored decision:
 
 1. idempotency: a ``message_id`` already decided returns the stored decision;
-2. the conversation's detector state is loaded under a lock (``SELECT ... FOR
-   UPDATE`` on PostgreSQL; on SQLite one writer per process, and the engine's
-   single writer thread) and the message is scored with the same
-   ``ConversationState`` as ``safeguard scan``;
+2. the conversation's detector state is loaded under a lock and the message
+   is scored with the same ``ConversationState`` as ``safeguard scan``. On
+   PostgreSQL the lock is ``SELECT ... FOR UPDATE``. SQLite has one writer at
+   a time (a file lock shared by every process), so a batch is first decided
+   without it and, under the lock, stored only if the conversations' versions
+   and the idempotency keys it read are unchanged (optimistic concurrency);
+   otherwise, and for batches that write as they decide (escalations,
+   confirmations, account risk), it is decided again under the lock;
 3. account-level risk inputs are recorded (unconnected minors contacted,
    signal categories) and the sender's risk refreshed when they changed;
 4. the pure policy rules decide; an escalation is stored with its evidence and
@@ -51,6 +55,7 @@ from safeguard.policy.types import (
 from safeguard.store.db import WriterLock
 
 INLINE_LOCK_RETRY_S = 0.0005  # while another process holds the SQLite write lock
+POSTGRES_WRITERS = 3  # concurrent decision transactions per process on PostgreSQL
 
 
 class Detector(Protocol):
@@ -128,25 +133,52 @@ def message_decision_dict(decision: MessageDecision, case_id: str | None) -> dic
 
 _DECISIONS = MessageDecisionRow.__table__
 _CONVERSATIONS = ConversationRow.__table__
-_STATES = (
-    select(_CONVERSATIONS.c.id, _CONVERSATIONS.c.state, _CONVERSATIONS.c.message_count)
-    .where(_CONVERSATIONS.c.id.in_(bindparam("ids", expanding=True)))
+
+
+def _batch_read(postgres: bool) -> Any:
+    """Stored decisions, (SQLite) conversation states and the accounts' context, in one query."""
+    return union_all(
+        select(
+            literal_column("'d'"),
+            _DECISIONS.c.message_id,
+            cast(_DECISIONS.c.decision, String),
+            null(),
+            null(),
+        ).where(accounts.in_list((_DECISIONS.c.message_id,), "ids", postgres)),
+        select(
+            literal_column("'v'"),
+            _CONVERSATIONS.c.id,
+            cast(_CONVERSATIONS.c.state, String),
+            cast(_CONVERSATIONS.c.message_count, String),
+            cast(_CONVERSATIONS.c.version, String),
+        ).where(accounts.in_list((_CONVERSATIONS.c.id,), "conversations", postgres)),
+        *accounts.context_selects(postgres),
+    )
+
+
+_BATCH_READS = {postgres: _batch_read(postgres) for postgres in (False, True)}
+# PostgreSQL: lock a batch's conversations, in one order in every process (batches cannot deadlock).
+_STATES_FOR_UPDATE = (
+    select(
+        _CONVERSATIONS.c.id, _CONVERSATIONS.c.state, _CONVERSATIONS.c.message_count, _CONVERSATIONS.c.version
+    )
+    .where(accounts.in_list((_CONVERSATIONS.c.id,), "ids", postgres=True))
     .order_by(_CONVERSATIONS.c.id)
+    .with_for_update()
 )
-# One lock order in every process: batches cannot deadlock.
-_STATES_FOR_UPDATE = _STATES.with_for_update()
-_BATCH_READ = union_all(
-    select(literal_column("'d'"), _DECISIONS.c.message_id, cast(_DECISIONS.c.decision, String), null()).where(
+# The optimistic check: decisions stored and conversation versions written since a batch was read.
+_CHANGED_SINCE_READ = union_all(
+    select(literal_column("'d'"), _DECISIONS.c.message_id, null()).where(
         _DECISIONS.c.message_id.in_(bindparam("ids", expanding=True))
     ),
-    select(
-        literal_column("'v'"),
-        _CONVERSATIONS.c.id,
-        cast(_CONVERSATIONS.c.state, String),
-        cast(_CONVERSATIONS.c.message_count, String),
-    ).where(_CONVERSATIONS.c.id.in_(bindparam("conversations", expanding=True))),
-    *accounts.context_selects(),
+    select(literal_column("'v'"), _CONVERSATIONS.c.id, _CONVERSATIONS.c.version).where(
+        _CONVERSATIONS.c.id.in_(bindparam("conversations", expanding=True))
+    ),
 )
+
+
+class _NeedsLock(Exception):
+    """A batch decided without the write lock reached a step that writes at once."""
 
 
 _create_statements: dict[str, Any] = {}
@@ -168,6 +200,7 @@ class _Conversation:
 
     stored_state: dict | None
     message_count: int
+    version: int | None  # None: no row yet
     state: Any = None
 
 
@@ -189,36 +222,27 @@ class _BatchView:
         *,
         lock: bool,
         conversation_ids: list[str] | None = None,
+        optimistic: bool = False,
     ) -> None:
         self.session = session
+        self.optimistic = optimistic
         connection = session.connection()
         ids = [e.message_id for e in events]
         conversation_ids = sorted({e.conversation_id for e in events}.union(conversation_ids or ()))
         directed = {(e.sender_id, r) for e in events for r in e.recipient_ids if r != e.sender_id}
         people = sorted({e.sender_id for e in events} | {r for e in events for r in e.recipient_ids})
+        postgres = connection.dialect.name == "postgresql"
         parameters = accounts.context_parameters(
-            people, directed, {(e.sender_id, e.conversation_id) for e in events}, settings
+            people, directed, {(e.sender_id, e.conversation_id) for e in events}, settings, postgres
         )
-        parameters["ids"] = accounts.padded(ids)
-        parameters["conversations"] = [] if lock else accounts.padded(conversation_ids)
-        if lock and conversation_ids:
-            # PostgreSQL: create missing rows, then lock them (one order in every process).
-            now = accounts.utcnow()
-            connection.execute(
-                _create_conversations(session),
-                [
-                    {"id": c, "state": None, "risk": 0.0, "message_count": 0, "updated_at": now}
-                    for c in conversation_ids
-                ],
-            )
+        parameters.update(accounts.list_values("ids", ids, postgres))
+        parameters.update(accounts.list_values("conversations", [] if lock else conversation_ids, postgres))
         self.conversations: dict[str, _Conversation] = {}
         if lock and conversation_ids:
-            locked = connection.execute(_STATES_FOR_UPDATE, {"ids": accounts.padded(conversation_ids)})
-            for cid, state, count in locked:
-                self.conversations[cid] = _Conversation(state, count or 0)
+            self._lock_conversations(conversation_ids)
         # Everything else in one round trip: stored decisions, (SQLite) conversation
         # states, and the accounts' bands, connections, confirmations, risks and inputs.
-        rows = connection.execute(_BATCH_READ, parameters).all() if events or not lock else []
+        rows = connection.execute(_BATCH_READS[postgres], parameters).all() if events or not lock else []
         self.stored: dict[str, dict] = {}
         account_rows = []
         for row in rows:
@@ -227,7 +251,7 @@ class _BatchView:
                 self.stored[row[1]] = orjson.loads(row[2])
             elif kind == "v":
                 state = orjson.loads(row[2]) if row[2] is not None else None
-                self.conversations[row[1]] = _Conversation(state, int(row[3] or 0))
+                self.conversations[row[1]] = _Conversation(state, int(row[3] or 0), int(row[4] or 0))
             else:
                 account_rows.append(row)
         context = accounts.read_context(account_rows, people)
@@ -241,11 +265,31 @@ class _BatchView:
         self.new_signals: dict[tuple[str, str, str], int] = {}
         self.decisions: list[dict] = []
 
+    def _lock_conversations(self, conversation_ids: list[str]) -> None:
+        """PostgreSQL: lock the conversations' rows (in id order), creating missing ones first."""
+        connection = self.session.connection()
+        for attempt in range(2):
+            locked = connection.execute(_STATES_FOR_UPDATE, {"ids": conversation_ids})
+            for cid, state, count, version in locked:
+                self.conversations[cid] = _Conversation(state, count or 0, version or 0)
+            missing = [c for c in conversation_ids if c not in self.conversations]
+            if not missing or attempt:
+                return
+            now = accounts.utcnow()
+            connection.execute(
+                _create_conversations(self.session),
+                [
+                    {"id": c, "state": None, "risk": 0.0, "message_count": 0, "updated_at": now}
+                    for c in missing
+                ],
+            )
+            conversation_ids = missing
+
     def conversation(self, detector: Detector, conversation_id: str) -> _Conversation:
         """The conversation, its detector state restored (or started) on first use."""
         entry = self.conversations.get(conversation_id)
         if entry is None:
-            entry = self.conversations[conversation_id] = _Conversation(None, 0)
+            entry = self.conversations[conversation_id] = _Conversation(None, 0, None)
         if entry.state is None:
             if entry.stored_state:
                 entry.state = detector.restore_conversation(entry.stored_state)
@@ -294,6 +338,7 @@ class _BatchView:
                 "risk": float(entry.state.risk),
                 "message_count": entry.message_count,
                 "updated_at": now,
+                "version": (entry.version or 0) + 1,
             }
             for cid, entry in self.conversations.items()
             if entry.state is not None
@@ -303,17 +348,33 @@ class _BatchView:
                 self.session,
                 _CONVERSATIONS,
                 ["id"],
-                lambda s: {c: s.excluded[c] for c in ("state", "risk", "message_count", "updated_at")},
+                lambda s: {
+                    c: s.excluded[c] for c in ("state", "risk", "message_count", "updated_at", "version")
+                },
             )
             connection.execute(stmt, rows)
+
+
+@dataclass(slots=True)
+class _Prepared:
+    """A batch decided without the write lock: its reads and pending writes, and outcomes.
+
+    ``view`` is None when the batch must be decided under the lock instead.
+    """
+
+    view: _BatchView | None
+    outcomes: list[Outcome]
 
 
 class MessageEngine:
     """Scores and decides messages; safe to share between threads.
 
-    Concurrent ``process`` calls are grouped by one writer thread into
+    Concurrent ``process`` calls are grouped by writer threads into
     transactions of up to ``max_batch`` events (group commit); each caller
     returns only after the transaction holding its decision has committed.
+    PostgreSQL runs ``writers`` transactions at once (row locks keep each
+    conversation's messages in turn; the threads overlap their round trips to
+    the server); SQLite writes one at a time, so one thread.
     """
 
     def __init__(
@@ -325,6 +386,7 @@ class MessageEngine:
         on_escalation: Callable[[Session, EscalationRow], None] | None = None,
         max_batch: int = 64,
         inline: bool | None = None,
+        writers: int | None = None,
     ) -> None:
         self.session_factory = session_factory
         self.detector = detector
@@ -335,7 +397,8 @@ class MessageEngine:
         self.sqlite = bind.dialect.name == "sqlite"
         self._sqlite_writer = WriterLock(bind.url.database if self.sqlite else None)
         self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
+        self.writers = writers or (1 if self.sqlite else POSTGRES_WRITERS)
+        self._threads: list[threading.Thread] = []
         self._thread_lock = threading.Lock()
         self.inline = self.sqlite if inline is None else inline
         self._inline_queue: list[tuple[MessageEvent, asyncio.Future[Outcome]]] = []
@@ -377,14 +440,15 @@ class MessageEngine:
     async def _inline_batches(self) -> None:
         await asyncio.sleep(0)  # requests already read join this batch
         while self._inline_queue:
+            taken = self._inline_queue[: self.max_batch]
+            del self._inline_queue[: self.max_batch]
+            pending = [_Pending(event) for event, _ in taken]
+            prepared = self._prepare([item.event for item in pending])
             while not self._sqlite_writer.try_acquire():
                 await asyncio.sleep(INLINE_LOCK_RETRY_S)
             try:
-                taken = self._inline_queue[: self.max_batch]
-                del self._inline_queue[: self.max_batch]
-                pending = [_Pending(event) for event, _ in taken]
                 try:
-                    self._commit(pending, raise_errors=False)
+                    self._commit(pending, raise_errors=False, prepared=prepared)
                 except Exception as exc:  # never leave a caller waiting
                     for item in pending:
                         item.fail(exc)
@@ -409,19 +473,24 @@ class MessageEngine:
         return self._commit([_Pending(e) for e in events], raise_errors=True)
 
     def close(self) -> None:
-        """Stop the writer thread once the queued events are done."""
+        """Stop the writer threads once the queued events are done."""
         with self._thread_lock:
-            if self._thread is not None:
+            for _ in self._threads:
                 self._queue.put(None)
-                self._thread.join(timeout=30)
-                self._thread = None
+            for thread in self._threads:
+                thread.join(timeout=30)
+            self._threads = []
 
     def _ensure_thread(self) -> None:
-        if self._thread is None:
+        if not self._threads:
             with self._thread_lock:
-                if self._thread is None:
-                    self._thread = threading.Thread(target=self._writer_loop, name="decisions", daemon=True)
-                    self._thread.start()
+                if not self._threads:
+                    self._threads = [
+                        threading.Thread(target=self._writer_loop, name=f"decisions-{i}", daemon=True)
+                        for i in range(self.writers)
+                    ]
+                    for thread in self._threads:
+                        thread.start()
 
     def _writer_loop(self) -> None:
         while True:
@@ -444,10 +513,12 @@ class MessageEngine:
                 for pending in batch:
                     pending.fail(exc)
 
-    def _commit(self, batch: list[_Pending], *, raise_errors: bool) -> list[Outcome]:
+    def _commit(
+        self, batch: list[_Pending], *, raise_errors: bool, prepared: _Prepared | None = None
+    ) -> list[Outcome]:
         """Run ``batch`` in one transaction; if that fails, each event on its own."""
         try:
-            outcomes = self._transaction([p.event for p in batch])
+            outcomes = self._transaction([p.event for p in batch], prepared)
         except Exception:
             outcomes = []
             for pending in batch:
@@ -476,8 +547,64 @@ class MessageEngine:
             raise exc
         return Outcome(stored.decision, created=False)
 
-    def _transaction(self, events: list[MessageEvent]) -> list[Outcome]:
+    def _prepare(self, events: list[MessageEvent]) -> _Prepared:
+        """Decide ``events`` without the write lock (SQLite): reads only, writes kept for later."""
+        session = self.session_factory(autoflush=False)
+        try:
+            view = _BatchView(session, events, self.settings, lock=False, optimistic=True)
+            outcomes = [self._decide(session, view, event) for event in events]
+        except Exception:  # _NeedsLock, or an event the locked path will isolate
+            return _Prepared(None, [])
+        finally:
+            session.close()
+        return _Prepared(view, outcomes)
+
+    def _store_prepared(self, prepared: _Prepared) -> list[Outcome] | None:
+        """Under the write lock: store a prepared batch if what it read is unchanged, else None."""
+        view = prepared.view
+        assert view is not None
+        versions = {
+            cid: entry.version for cid, entry in view.conversations.items() if entry.state is not None
+        }
+        session = self.session_factory(autoflush=False)
+        try:
+            changed = session.connection().execute(
+                _CHANGED_SINCE_READ,
+                {
+                    "ids": accounts.padded(d["message_id"] for d in view.decisions),
+                    "conversations": accounts.padded(versions),
+                },
+            )
+            current: dict[str, int | None] = {}
+            for kind, key, version in changed:
+                if kind == "d":  # decided elsewhere meanwhile: the locked path replays it
+                    return None
+                current[key] = version
+            if any(current.get(cid) != version for cid, version in versions.items()):
+                return None
+            view.session = session
+            view.write()
+            session.commit()
+            return prepared.outcomes
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    def _transaction(self, events: list[MessageEvent], prepared: _Prepared | None = None) -> list[Outcome]:
+        """Decide and store ``events`` in one transaction under the write lock.
+
+        On SQLite the batch is decided before the lock is taken (``_prepare``,
+        unless the caller did) so that the lock is held only to check and write.
+        """
+        if prepared is None and self.sqlite:
+            prepared = self._prepare(events)
         with self.writer():
+            if prepared is not None and prepared.view is not None:
+                outcomes = self._store_prepared(prepared)
+                if outcomes is not None:
+                    return outcomes
             # Reads and writes go through Core statements on the session's
             # connection; only escalations use the ORM (and are flushed at commit).
             session = self.session_factory(autoflush=False)
@@ -517,6 +644,8 @@ class MessageEngine:
             # A minor writing to an account is a minor choosing that contact.
             for other in recipients:
                 if other not in connected and (sender_id, other) not in view.confirmed:
+                    if view.optimistic:
+                        raise _NeedsLock
                     accounts.confirm_contact(session, sender_id, other)
                     view.confirmed.add((sender_id, other))
 
@@ -524,6 +653,8 @@ class MessageEngine:
         tracked = categories.intersection(settings.account_risk.repeated_signal_categories)
         changed |= view.record_signals(sender_id, event.conversation_id, sorted(tracked))
         if changed:
+            if view.optimistic:
+                raise _NeedsLock
             view.flush_inputs()
             account = accounts.refresh_account_risk(session, sender_id, settings)
             view.risk[sender_id] = account
@@ -546,6 +677,8 @@ class MessageEngine:
         case_id = None
         escalations: list[str] = []
         if decision.action is Action.ESCALATE:
+            if view.optimistic:
+                raise _NeedsLock
             escalation = EscalationRow(
                 id=uuid.uuid4().hex,
                 kind="message",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, Float, Index, Integer, String
+from sqlalchemy import JSON, DateTime, Float, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from safeguard.accounts.models import utcnow
@@ -25,6 +25,9 @@ class ConversationRow(Base):
     risk: Mapped[float] = mapped_column(Float, default=0.0)
     message_count: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Bumped on every write: the engine decides a batch before taking the SQLite
+    # write lock and stores it only if the versions it read are still current.
+    version: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
 
 
 class MessageDecisionRow(Base):

@@ -185,12 +185,14 @@ class StreamWorker:
                     self.owned.add(k)
                     self._claiming[k] = 0.0
                     self._history.add(k)
+                    self._untrimmed.add(k)  # entries an earlier owner acknowledged
                     log.info("partition acquired", partition=k, worker=self.name)
         self._next_tick = time.monotonic() + cfg.lease_ms / 3000
 
     def _forget(self, k: int) -> None:
         self.owned.discard(k)
         self._history.discard(k)
+        self._untrimmed.discard(k)  # the next owner trims on acquiring it
         self._claiming.pop(k, None)
 
     def release_all(self) -> None:
@@ -457,10 +459,9 @@ class StreamWorker:
     def _trim_due(self) -> None:
         now = time.monotonic()
         for k in sorted(self._untrimmed):
-            if now >= self._next_trim.get(k, 0.0):
+            if now >= self._next_trim.get(k, 0.0) and k in self.owned:
                 self._untrimmed.discard(k)
-                if k in self.owned:
-                    self._trim(k)
+                self._trim(k)
                 self._next_trim[k] = now + self.config.trim_interval
 
     def _trim(self, k: int) -> None:
