@@ -135,8 +135,24 @@ _DECISIONS = MessageDecisionRow.__table__
 _CONVERSATIONS = ConversationRow.__table__
 
 
-def _batch_read(postgres: bool) -> Any:
-    """Stored decisions, (SQLite) conversation states and the accounts' context, in one query."""
+def _states(postgres: bool, lock: bool) -> Any:
+    """The conversations' states; with ``lock``, their rows locked in id order (``FOR UPDATE``).
+
+    One lock order in every process: batches cannot deadlock on existing rows.
+    """
+    stmt = select(
+        _CONVERSATIONS.c.id,
+        cast(_CONVERSATIONS.c.state, String).label("state"),
+        cast(_CONVERSATIONS.c.message_count, String).label("message_count"),
+        cast(_CONVERSATIONS.c.version, String).label("version"),
+    ).where(accounts.in_list((_CONVERSATIONS.c.id,), "conversations", postgres))
+    return stmt.order_by(_CONVERSATIONS.c.id).with_for_update() if lock else stmt
+
+
+def _batch_read(postgres: bool, lock: bool) -> Any:
+    """Stored decisions, conversation states (locked on PostgreSQL) and the accounts' context,
+    in one query: one round trip per batch."""
+    states = _states(postgres, lock).cte("states") if lock else _states(postgres, lock).subquery()
     return union_all(
         select(
             literal_column("'d'"),
@@ -145,27 +161,16 @@ def _batch_read(postgres: bool) -> Any:
             null(),
             null(),
         ).where(accounts.in_list((_DECISIONS.c.message_id,), "ids", postgres)),
-        select(
-            literal_column("'v'"),
-            _CONVERSATIONS.c.id,
-            cast(_CONVERSATIONS.c.state, String),
-            cast(_CONVERSATIONS.c.message_count, String),
-            cast(_CONVERSATIONS.c.version, String),
-        ).where(accounts.in_list((_CONVERSATIONS.c.id,), "conversations", postgres)),
+        select(literal_column("'v'"), states.c.id, states.c.state, states.c.message_count, states.c.version),
         *accounts.context_selects(postgres),
     )
 
 
-_BATCH_READS = {postgres: _batch_read(postgres) for postgres in (False, True)}
-# PostgreSQL: lock a batch's conversations, in one order in every process (batches cannot deadlock).
-_STATES_FOR_UPDATE = (
-    select(
-        _CONVERSATIONS.c.id, _CONVERSATIONS.c.state, _CONVERSATIONS.c.message_count, _CONVERSATIONS.c.version
-    )
-    .where(accounts.in_list((_CONVERSATIONS.c.id,), "ids", postgres=True))
-    .order_by(_CONVERSATIONS.c.id)
-    .with_for_update()
-)
+_BATCH_READS = {
+    (postgres, lock): _batch_read(postgres, lock) for postgres in (False, True) for lock in (False, True)
+}
+# Conversations a batch creates: locked once inserted (after the batch's existing ones).
+_LOCK_NEW_STATES = _states(True, True)
 # The optimistic check: decisions stored and conversation versions written since a batch was read.
 _CHANGED_SINCE_READ = union_all(
     select(literal_column("'d'"), _DECISIONS.c.message_id, null()).where(
@@ -236,13 +241,11 @@ class _BatchView:
             people, directed, {(e.sender_id, e.conversation_id) for e in events}, settings, postgres
         )
         parameters.update(accounts.list_values("ids", ids, postgres))
-        parameters.update(accounts.list_values("conversations", [] if lock else conversation_ids, postgres))
+        parameters.update(accounts.list_values("conversations", conversation_ids, postgres))
+        # One round trip: stored decisions, conversation states (their rows locked on
+        # PostgreSQL), and the accounts' bands, connections, confirmations, risks and inputs.
+        rows = connection.execute(_BATCH_READS[(postgres, lock)], parameters).all()
         self.conversations: dict[str, _Conversation] = {}
-        if lock and conversation_ids:
-            self._lock_conversations(conversation_ids)
-        # Everything else in one round trip: stored decisions, (SQLite) conversation
-        # states, and the accounts' bands, connections, confirmations, risks and inputs.
-        rows = connection.execute(_BATCH_READS[postgres], parameters).all() if events or not lock else []
         self.stored: dict[str, dict] = {}
         account_rows = []
         for row in rows:
@@ -250,10 +253,12 @@ class _BatchView:
             if kind == "d":
                 self.stored[row[1]] = orjson.loads(row[2])
             elif kind == "v":
-                state = orjson.loads(row[2]) if row[2] is not None else None
-                self.conversations[row[1]] = _Conversation(state, int(row[3] or 0), int(row[4] or 0))
+                self._add_state(row[1], row[2], row[3], row[4])
             else:
                 account_rows.append(row)
+        missing = [c for c in conversation_ids if c not in self.conversations]
+        if lock and missing:
+            self._create_and_lock(missing)
         context = accounts.read_context(account_rows, people)
         self.people = context.people
         self.connected = context.connected
@@ -265,25 +270,28 @@ class _BatchView:
         self.new_signals: dict[tuple[str, str, str], int] = {}
         self.decisions: list[dict] = []
 
-    def _lock_conversations(self, conversation_ids: list[str]) -> None:
-        """PostgreSQL: lock the conversations' rows (in id order), creating missing ones first."""
+    def _add_state(
+        self, conversation_id: str, state: str | None, count: str | None, version: str | None
+    ) -> None:
+        stored = orjson.loads(state) if state is not None else None
+        self.conversations[conversation_id] = _Conversation(stored, int(count or 0), int(version or 0))
+
+    def _create_and_lock(self, conversation_ids: list[str]) -> None:
+        """PostgreSQL: create the batch's new conversations' rows, then lock them."""
         connection = self.session.connection()
-        for attempt in range(2):
-            locked = connection.execute(_STATES_FOR_UPDATE, {"ids": conversation_ids})
-            for cid, state, count, version in locked:
-                self.conversations[cid] = _Conversation(state, count or 0, version or 0)
-            missing = [c for c in conversation_ids if c not in self.conversations]
-            if not missing or attempt:
-                return
-            now = accounts.utcnow()
-            connection.execute(
-                _create_conversations(self.session),
-                [
-                    {"id": c, "state": None, "risk": 0.0, "message_count": 0, "updated_at": now}
-                    for c in missing
-                ],
-            )
-            conversation_ids = missing
+        now = accounts.utcnow()
+        connection.execute(
+            _create_conversations(self.session),
+            [
+                {"id": c, "state": None, "risk": 0.0, "message_count": 0, "updated_at": now}
+                for c in conversation_ids
+            ],
+        )
+        locked = connection.execute(
+            _LOCK_NEW_STATES, accounts.list_values("conversations", conversation_ids, postgres=True)
+        )
+        for cid, state, count, version in locked:
+            self._add_state(cid, state, count, version)
 
     def conversation(self, detector: Detector, conversation_id: str) -> _Conversation:
         """The conversation, its detector state restored (or started) on first use."""
