@@ -74,6 +74,13 @@ class PolicyRules(BaseModel):
         pattern="^(confirm|block)$",
         description="connection requests from adults to unconnected minors: confirm or block",
     )
+    nudity_threshold: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="nudity score (0-1) from which an image sent by or to a protected account is "
+        "treated as nudity (blur_and_warn / warn_before_send); also sent to devices in client bundles",
+    )
 
 
 class AccountRiskLimits(BaseModel):

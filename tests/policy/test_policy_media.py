@@ -262,3 +262,33 @@ def test_states_without_image_events_are_left_alone(env: Env) -> None:
         update_conversation=update,
     )
     assert body["nudity"]["action"] == "blur_and_warn" and len(seen) == 1
+
+
+def test_the_nudity_threshold_is_a_deployment_setting(db_url: str, env: Env) -> None:
+    from safeguard.config import PolicyRules
+
+    strict = Env(db_url, Settings(database_url=db_url, policy=PolicyRules(nudity_threshold=0.95)))
+    body = strict.decide(Submission("grown", ["kid"], conversation_id="c"), IMAGE, nudity_scorer=positive)
+    assert body["nudity"]["action"] == "allow" and body["nudity"]["threshold"] == 0.95
+    assert body["action"] == "allow"
+    device = strict.decide(Submission("grown", ["kid"], md5="0" * 32, nudity_score=0.9))
+    assert device["nudity"]["action"] == "allow"
+    # The conversation's evidence uses the same cut-off: 0.93 is not nudity here ...
+    assert strict.states["c"].evidence.get("sexual_content", 0.0) == 0.0
+    assert strict.states["c"].to_dict()["nudity_threshold"] == 0.95
+    # ... and is with the default (0.5).
+    default = env.decide(Submission("grown", ["kid"], conversation_id="c"), IMAGE, nudity_scorer=positive)
+    assert default["nudity"]["action"] == "blur_and_warn" and default["nudity"]["threshold"] == 0.5
+    assert env.states["c"].evidence["sexual_content"] > 0.5
+
+
+def test_client_bundles_carry_the_configured_nudity_threshold(monkeypatch: pytest.MonkeyPatch) -> None:
+    from safeguard.client.export import policy_from_settings
+    from safeguard.config import get_settings
+
+    monkeypatch.setenv("SAFEGUARD_POLICY__NUDITY_THRESHOLD", "0.7")
+    get_settings.cache_clear()
+    try:
+        assert policy_from_settings().nudity_threshold == 0.7
+    finally:
+        get_settings.cache_clear()

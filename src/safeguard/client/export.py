@@ -16,7 +16,6 @@ from safeguard.client.bundle import BundlePolicy, encode_bundle
 from safeguard.errors import InputError
 from safeguard.media.banks import get_bank
 from safeguard.media.models import HashBankEntry
-from safeguard.media.nudity import NUDITY_THRESHOLD
 from safeguard.media.pdq_index import PDQ_MATCH_DISTANCE, parse_pdq_hashes
 
 __all__ = ["DEFAULT_VALID_DAYS", "export_bundle", "policy_from_settings"]
@@ -30,11 +29,12 @@ def policy_from_settings() -> BundlePolicy:
     from safeguard.config import get_settings
     from safeguard.media.hashing import PDQ_QUALITY_THRESHOLD
 
-    thresholds = get_settings().thresholds
+    settings = get_settings()
+    thresholds = settings.thresholds
     return BundlePolicy(
         pdq_match_distance=PDQ_MATCH_DISTANCE,
         pdq_quality_min=PDQ_QUALITY_THRESHOLD,
-        nudity_threshold=NUDITY_THRESHOLD,
+        nudity_threshold=settings.policy.nudity_threshold,
         grooming_warn=thresholds.warn,
         grooming_hold=thresholds.hold,
         grooming_escalate=thresholds.escalate,

@@ -283,6 +283,7 @@ def _nudity_decision(
         "protected_bands": tuple(rules.protected_bands),
         "treat_unknown_as_minor": rules.treat_unknown_as_minor,
         "sender_id": sender.id,
+        "threshold": rules.nudity_threshold,
     }
     if data is None:
         decision = nudity.decide_image_for_minor(float(device_score or 0.0), **options)
@@ -327,6 +328,7 @@ def _record_in_conversation(
                 recipient_age_bands=[r.age_band for r in recipients],
                 nudity_score=decision.score,
                 message_id=submission.message_id,
+                nudity_threshold=decision.threshold,
             )
             or ()
         )

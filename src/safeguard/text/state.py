@@ -174,6 +174,7 @@ class ConversationState:
         self.recipient_bands: set[str] = set()  # known bands of accounts messages were sent to
         self._image_signals: list[Signal] = []
         self._image_evidence: dict[str, float] = {}
+        self.nudity_threshold: float | None = None  # the deployment's, once an image was recorded
 
     # -- feeding -----------------------------------------------------------
     def add_message(
@@ -294,19 +295,26 @@ class ConversationState:
         recipient_age_bands: Sequence[str] | None,
         nudity_score: float,
         message_id: str | None = None,
+        nudity_threshold: float | None = None,
     ) -> list[Signal]:
         """Record an image sent in this conversation with its nudity score (0-1).
 
-        An image flagged as nudity sent to a child adds ``sexual_content``
-        evidence; one a child sends after an adult asked for pictures adds
-        ``coercion`` evidence on the asker. Only the ids, bands, position and
-        score are kept. Returns the signals this image added (or changed).
+        An image flagged as nudity (score at or above ``nudity_threshold``, the
+        deployment's setting; the detector's default when not given) sent to a
+        child adds ``sexual_content`` evidence; one a child sends after an adult
+        asked for pictures adds ``coercion`` evidence on the asker. Only the
+        ids, bands, position and score are kept. Returns the signals this image
+        added (or changed).
         """
         from safeguard.media.nudity import ImageRequestEvent
 
         score = float(nudity_score)
         if not 0.0 <= score <= 1.0:
             raise ValueError(f"nudity_score must be in [0, 1], got {nudity_score!r}")
+        if nudity_threshold is not None:
+            if not 0.0 <= nudity_threshold <= 1.0:
+                raise ValueError(f"nudity_threshold must be in [0, 1], got {nudity_threshold!r}")
+            self.nudity_threshold = float(nudity_threshold)
         band = _known(sender_age_band)
         if band is not None and sender_id:
             self._party_bands[sender_id] = band
@@ -390,7 +398,8 @@ class ConversationState:
         """Recompute the image evidence from the events; returns the signals that are new."""
         from safeguard.media.nudity import image_request_evidence
 
-        result = image_request_evidence([self._resolved(e) for e in self._image_events])
+        options = {} if self.nudity_threshold is None else {"threshold": self.nudity_threshold}
+        result = image_request_evidence([self._resolved(e) for e in self._image_events], **options)
         before = set(self._image_signals)
         self._image_signals = [
             Signal(s.category, s.message_index, s.excerpt, s.weight, s.reason, s.stage, s.sender_id,
@@ -539,6 +548,7 @@ class ConversationState:
             "party_bands": self._party_bands,
             "recipient_bands": sorted(self.recipient_bands),
             "image_events": [e.to_dict() for e in self._image_events],
+            "nudity_threshold": self.nudity_threshold,
         }
 
     @classmethod
@@ -568,6 +578,8 @@ class ConversationState:
         state._risk = float(data.get("risk", 0.0))
         state._party_bands = dict(data.get("party_bands") or {})
         state.recipient_bands = set(data.get("recipient_bands") or ())
+        threshold = data.get("nudity_threshold")
+        state.nudity_threshold = None if threshold is None else float(threshold)
         events = data.get("image_events") or []  # absent from states saved before image requests
         if events:
             from safeguard.media.nudity import ImageRequestEvent
