@@ -399,7 +399,11 @@ def tree_cpu_seconds(pid: int) -> float:
 
 
 def postgres_cpu_seconds() -> float:
-    """User + system CPU time so far of every PostgreSQL server process (Linux /proc)."""
+    """User + system CPU time so far of every PostgreSQL server process (Linux /proc).
+
+    Backends that exited (autovacuum workers, closed connections) are counted
+    in the postmaster's cutime/cstime, so the total never goes back.
+    """
     total = 0.0
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -408,7 +412,8 @@ def postgres_cpu_seconds() -> float:
             continue
         if raw.split("(", 1)[1].split(")", 1)[0].startswith("postgres"):
             fields = raw.rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            ticks = int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])
+            total += ticks / os.sysconf("SC_CLK_TCK")
     return total
 
 
