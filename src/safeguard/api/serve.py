@@ -12,6 +12,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from safeguard.config import Settings, get_settings
+from safeguard.runtime import freeze_startup_objects
 
 _WORKERS = "SAFEGUARD_SERVE_WORKERS"
 _LOG_LEVEL = "SAFEGUARD_SERVE_LOG_LEVEL"
@@ -38,7 +39,9 @@ def app_factory() -> FastAPI:
     level = os.environ.get(_LOG_LEVEL)
     if level:
         settings = settings.model_copy(update={"log_level": level})
-    return create_app(per_process_settings(settings, int(os.environ.get(_WORKERS, "1"))))
+    app = create_app(per_process_settings(settings, int(os.environ.get(_WORKERS, "1"))))
+    freeze_startup_objects()
+    return app
 
 
 def run(*, host: str = "127.0.0.1", port: int = 8000, log_level: str = "info", workers: int = 1) -> None:

@@ -34,6 +34,7 @@ def worker(
     import redis
 
     from safeguard.config import get_settings
+    from safeguard.runtime import freeze_startup_objects
     from safeguard.stream import StreamLayout, StreamWorker, WorkerConfig
     from safeguard.stream.decide import Decider
 
@@ -43,6 +44,7 @@ def worker(
         raise InputError("--block-ms must be at most a third of --lease-ms", field="--block-ms")
     client = redis.Redis.from_url(stream, decode_responses=True)
     decider = Decider.from_settings(get_settings())
+    freeze_startup_objects()
     if deliver_webhooks:
         decider.services.webhooks.start()
     config = WorkerConfig(
