@@ -189,6 +189,24 @@ def test_from_dict_rejects_other_versions(fast_detector: Detector) -> None:
         ConversationState.from_dict(fast_detector, data)
 
 
+def test_states_saved_by_version_1_still_load(fast_detector: Detector) -> None:
+    from safeguard.text.state import SIGNAL_FIELDS
+
+    original = fast_detector.new_conversation("c1")
+    for m in messages():
+        original.add_message(m)
+    current = original.to_dict()
+    assert current["signals"] and all(isinstance(row, list) for row in current["signals"])
+    as_dicts = [dict(zip(SIGNAL_FIELDS, row, strict=True)) for row in current["signals"]]
+    old = {**current, "version": 1, "signals": as_dicts}
+    restored = ConversationState.from_dict(fast_detector, json.loads(json.dumps(old)))
+    assert restored.to_dict() == current
+    assert restored.signals == original.signals and restored.stages == original.stages
+    # Rows instead of dicts: the saved signals (most of a long conversation's state,
+    # rewritten with every batch of its messages) are much smaller.
+    assert len(json.dumps(current["signals"])) < 0.7 * len(json.dumps(old["signals"]))
+
+
 def test_kept_signals_are_bounded(fast_detector: Detector) -> None:
     from safeguard.text.state import MAX_KEPT_SIGNALS
 

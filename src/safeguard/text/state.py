@@ -47,7 +47,8 @@ TOPIC_DAMPEN = 0.5
 # over many messages); a game lobby must not excuse a later meeting request.
 CONVERSATION_TOPICS = frozenset({"secrecy"})
 YOUNG_SENDER_DAMPEN = 0.5
-STATE_VERSION = 1
+STATE_VERSION = 2  # 2: signals saved as rows (lists in SIGNAL_FIELDS order); 1: as dicts
+READABLE_STATE_VERSIONS = (1, 2)
 IMAGE_REQUEST = "image_request"
 # An image_request hit at least this strong is a request for pictures; a hit a
 # harmless context dampened ("send me a pic of the receipt") is not.
@@ -68,6 +69,19 @@ class Signal:
     sender_id: str | None = None
     message_id: str | None = None
 
+    def to_row(self) -> list[Any]:
+        """The saved form: the fields in ``SIGNAL_FIELDS`` order (no repeated key names)."""
+        return [
+            self.category,
+            self.message_index,
+            self.excerpt,
+            self.weight,
+            self.reason,
+            self.stage,
+            self.sender_id,
+            self.message_id,
+        ]
+
     def to_dict(self) -> dict[str, Any]:
         # By hand: dataclasses.asdict deep-copies each field, a tenth of the engine's time per message.
         return {
@@ -82,33 +96,55 @@ class Signal:
         }
 
 
+SIGNAL_FIELDS = (
+    "category",
+    "message_index",
+    "excerpt",
+    "weight",
+    "reason",
+    "stage",
+    "sender_id",
+    "message_id",
+)
+_CATEGORY, _WEIGHT, _STAGE = 0, 3, 5  # positions in a saved row
+
+
 class _SignalLog:
-    """The kept signals of a conversation, held in their saved (dict) form.
+    """The kept signals of a conversation, held in their saved (row) form.
 
     The service restores and saves a conversation's state for every batch of
     its messages; turning up to ``MAX_KEPT_SIGNALS`` saved signals into objects
     and back each time cost more than scoring the message, so objects are
-    built only when the signals are read (explanations, case evidence).
+    built only when the signals are read (explanations, case evidence). Rows
+    are lists rather than dicts: a long conversation's saved state is then
+    about half the size (it is rewritten with every batch of its messages).
     """
 
     __slots__ = ("_objects", "rows")
 
-    def __init__(self, rows: list[dict[str, Any]] | None = None) -> None:
-        self.rows: list[dict[str, Any]] = rows or []
+    def __init__(self, rows: list[list[Any]] | None = None) -> None:
+        self.rows: list[list[Any]] = rows or []
         self._objects: list[Signal] | None = None
+
+    @classmethod
+    def load(cls, saved: list[Any]) -> _SignalLog:
+        """Rows as saved by any readable state version (version 1 saved dicts)."""
+        return cls(
+            [[row.get(f) for f in SIGNAL_FIELDS] if isinstance(row, dict) else list(row) for row in saved]
+        )
 
     def extend(self, signals: list[Signal]) -> None:
         """Add new signals; past the limit keep the strongest and each category's first."""
         if not signals:
             return
-        self.rows.extend(s.to_dict() for s in signals)
+        self.rows.extend(s.to_row() for s in signals)
         if self._objects is not None:
             self._objects.extend(signals)
         if len(self.rows) > MAX_KEPT_SIGNALS:
             firsts: dict[str, int] = {}
             for i, row in enumerate(self.rows):
-                firsts.setdefault(row["category"], i)
-            strongest = sorted(range(len(self.rows)), key=lambda i: -self.rows[i]["weight"])
+                firsts.setdefault(row[_CATEGORY], i)
+            strongest = sorted(range(len(self.rows)), key=lambda i: -self.rows[i][_WEIGHT])
             keep = set(strongest[:MAX_KEPT_SIGNALS]) | set(firsts.values())
             self.rows = [row for i, row in enumerate(self.rows) if i in keep]
             if self._objects is not None:
@@ -117,7 +153,7 @@ class _SignalLog:
     def signals(self) -> list[Signal]:
         """The kept signals as objects, in message order."""
         if self._objects is None:
-            self._objects = [Signal(**row) for row in self.rows]
+            self._objects = [Signal(*row) for row in self.rows]
         return self._objects
 
 
@@ -477,7 +513,7 @@ class ConversationState:
         evidence = self.evidence
         reached = set()
         for category, stage in [
-            *((r["category"], r["stage"]) for r in self._signal_log.rows),
+            *((r[_CATEGORY], r[_STAGE]) for r in self._signal_log.rows),
             *((s.category, s.stage) for s in self._image_signals),
         ]:
             if evidence.get(category, 0.0) >= BREADTH_MIN_EVIDENCE:
@@ -539,7 +575,7 @@ class ConversationState:
                 a: {"remaining": e.remaining, "child_remaining": e.child_remaining}
                 for a, e in self._authors.items()
             },
-            "signals": list(self._signal_log.rows),
+            "signals": list(self._signal_log.rows),  # rows in SIGNAL_FIELDS order
             "embedded_count": self.embedded_count,
             "embedding_mass": self.embedding_mass,
             "embedding_remaining": self.embedding_remaining,
@@ -554,7 +590,7 @@ class ConversationState:
     @classmethod
     def from_dict(cls, detector: Detector, data: dict[str, Any]) -> ConversationState:
         """Rebuild a state saved by ``to_dict``."""
-        if data.get("version") != STATE_VERSION:
+        if data.get("version") not in READABLE_STATE_VERSIONS:
             raise ValueError(f"unsupported conversation state version {data.get('version')!r}")
         state = cls(detector, data["conversation_id"])
         state.message_count = int(data["message_count"])
@@ -570,7 +606,7 @@ class ConversationState:
             a: _Evidence(dict(e["remaining"]), float(e["child_remaining"]))
             for a, e in data.get("authors", {}).items()
         }
-        state._signal_log = _SignalLog(list(data.get("signals", [])))
+        state._signal_log = _SignalLog.load(data.get("signals", []))
         state.embedded_count = int(data.get("embedded_count", 0))
         state.embedding_mass = float(data.get("embedding_mass", 0.0))
         state.embedding_remaining = float(data.get("embedding_remaining", 1.0))
