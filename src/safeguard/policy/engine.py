@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import orjson
-from sqlalchemy import String, bindparam, cast, literal_column, null, select, union_all
+from sqlalchemy import String, cast, literal_column, null, select, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -152,7 +152,8 @@ def _states(postgres: bool, lock: bool) -> Any:
 def _batch_read(postgres: bool, lock: bool) -> Any:
     """Stored decisions, conversation states (locked on PostgreSQL) and the accounts' context,
     in one query: one round trip per batch."""
-    states = _states(postgres, lock).cte("states") if lock else _states(postgres, lock).subquery()
+    stmt = _states(postgres, lock)
+    states = stmt.cte("states") if lock else stmt.subquery()
     return union_all(
         select(
             literal_column("'d'"),
@@ -174,10 +175,10 @@ _LOCK_NEW_STATES = _states(True, True)
 # The optimistic check: decisions stored and conversation versions written since a batch was read.
 _CHANGED_SINCE_READ = union_all(
     select(literal_column("'d'"), _DECISIONS.c.message_id, null()).where(
-        _DECISIONS.c.message_id.in_(bindparam("ids", expanding=True))
+        accounts.in_list((_DECISIONS.c.message_id,), "ids", postgres=False)
     ),
     select(literal_column("'v'"), _CONVERSATIONS.c.id, _CONVERSATIONS.c.version).where(
-        _CONVERSATIONS.c.id.in_(bindparam("conversations", expanding=True))
+        accounts.in_list((_CONVERSATIONS.c.id,), "conversations", postgres=False)
     ),
 )
 
@@ -579,8 +580,8 @@ class MessageEngine:
             changed = session.connection().execute(
                 _CHANGED_SINCE_READ,
                 {
-                    "ids": accounts.padded(d["message_id"] for d in view.decisions),
-                    "conversations": accounts.padded(versions),
+                    **accounts.list_values("ids", (d["message_id"] for d in view.decisions), postgres=False),
+                    **accounts.list_values("conversations", versions, postgres=False),
                 },
             )
             current: dict[str, int | None] = {}
