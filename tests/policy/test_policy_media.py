@@ -292,3 +292,19 @@ def test_client_bundles_carry_the_configured_nudity_threshold(monkeypatch: pytes
         assert policy_from_settings().nudity_threshold == 0.7
     finally:
         get_settings.cache_clear()
+
+
+def test_a_nudity_threshold_outside_0_to_1_is_refused_by_name() -> None:
+    from pydantic import ValidationError
+
+    from safeguard.config import PolicyRules
+
+    with pytest.raises(ValidationError, match="nudity_threshold"):
+        PolicyRules(nudity_threshold=1.5)
+    state = Detector(embeddings=False).new_conversation("c")
+    with pytest.raises(ValueError, match="nudity_threshold must be in"):
+        state.add_image_event(
+            sender_id="grown", sender_age_band="adult", recipient_age_bands=["child"],
+            nudity_score=0.9, nudity_threshold=-0.1,
+        )
+    assert state.image_events == []  # nothing recorded from the refused call
