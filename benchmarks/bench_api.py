@@ -29,6 +29,7 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent
 SAFEGUARD = str(Path(sys.executable).parent / "safeguard")
@@ -146,15 +147,102 @@ def prepare(db_url: str, children: int, adults: int) -> str:
         for i in range(children):
             service.set_connection(session, f"kid-{i}", f"kid-{(i + 1) % children}")
             service.set_connection(session, f"kid-{i}", f"adult-{i % adults}")
-    if db_url.startswith("postgresql"):
-        # What autovacuum does within a minute on a live server: planner statistics
-        # for the freshly loaded tables (a new database has none).
-        from sqlalchemy import text
+    seed_history(db_url)
+    # What autovacuum (PostgreSQL) or the deployment's maintenance (SQLite's
+    # optimizer statistics) does on a live server: statistics for the loaded tables.
+    from sqlalchemy import text
 
-        with session_scope(db_url) as session:
-            session.execute(text("ANALYZE"))
+    with session_scope(db_url) as session:
+        session.execute(text("ANALYZE"))
     dispose_engines()
     return key
+
+
+HISTORY_ACCOUNTS = 10_000
+HISTORY_DECISIONS = 100_000
+
+
+def seed_history(db_url: str) -> None:
+    """Rows a platform that has been running already holds: 10,000 other accounts with
+    connections, 100,000 earlier decisions in 20,000 conversations, and their contact
+    events, signals and account risks. Queries then run against tables of a realistic
+    size (index depth, planner statistics) rather than against near-empty ones."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import insert
+
+    from safeguard.accounts.models import Account, AccountRiskScore, AccountSignal, Connection, ContactEvent
+    from safeguard.policy.models import ConversationRow, MessageDecisionRow
+    from safeguard.store.db import session_scope
+
+    now = datetime.now(UTC)
+    earlier = now - timedelta(days=3)  # outside the account-risk window
+    people = [f"past-{i}" for i in range(HISTORY_ACCOUNTS)]
+    conversations = HISTORY_DECISIONS // 5
+    tables: list[tuple[Any, list[dict]]] = [
+        (
+            Account.__table__,
+            [
+                {"id": p, "age_band": ("child", "teen", "adult")[i % 3], "age_assurance": "estimated"}
+                for i, p in enumerate(people)
+            ],
+        ),
+        (
+            Connection.__table__,
+            [{"a_id": p, "b_id": people[(i + 1) % len(people)]} for i, p in enumerate(people)],
+        ),
+        (
+            ConversationRow.__table__,
+            [
+                {"id": f"past-conv-{c}", "state": None, "risk": 0.0, "message_count": 5, "version": 5}
+                for c in range(conversations)
+            ],
+        ),
+        (
+            MessageDecisionRow.__table__,
+            [
+                {
+                    "message_id": f"past-m{m}",
+                    "conversation_id": f"past-conv-{m % conversations}",
+                    "sender_id": people[m % len(people)],
+                    "action": "allow",
+                    "risk": 0.0,
+                    "conversation_risk": 0.0,
+                    "decision": {"action": "allow", "reasons": []},
+                    "created_at": earlier,
+                }
+                for m in range(HISTORY_DECISIONS)
+            ],
+        ),
+        (
+            ContactEvent.__table__,
+            [
+                {
+                    "sender_id": people[i % len(people)],
+                    "recipient_id": people[(i * 7) % len(people)],
+                    "at": earlier,
+                }
+                for i in range(conversations)
+            ],
+        ),
+        (
+            AccountSignal.__table__,
+            [
+                {
+                    "account_id": people[i % len(people)],
+                    "category": ("secrecy", "platform_move", "flattery")[i % 3],
+                    "conversation_id": f"past-conv-{i}",
+                    "last_at": earlier,
+                }
+                for i in range(conversations)
+            ],
+        ),
+        (AccountRiskScore.__table__, [{"account_id": p, "risk": 0.0, "reasons": "[]"} for p in people]),
+    ]
+    with session_scope(db_url) as session:
+        for table, rows in tables:
+            for start in range(0, len(rows), 10_000):
+                session.execute(insert(table), rows[start : start + 10_000])
 
 
 def message_body(run: int, i: int, children: int, adults: int) -> bytes:

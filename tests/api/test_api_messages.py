@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import threading
 
+import pytest
 from api_support import Service
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, func, select, text
 
 from safeguard.api.webhooks import WebhookDelivery
 from safeguard.policy import texts
@@ -202,3 +203,54 @@ def test_default_detector_is_wired_in(make_service) -> None:  # type: ignore[no-
         or r["code"] == "conversation_risk_warn"
         for r in decision["reasons"]
     )
+
+
+def test_concurrent_requests_of_one_conversation_lose_no_update(service: Service) -> None:
+    """Through HTTP: on PostgreSQL the batches run on the event loop, several at once."""
+    errors: list[BaseException] = []
+
+    def send(worker: int) -> None:
+        try:
+            for i in range(15):
+                service.message(
+                    "adult-2", ["child-1"], "hi", message_id=f"h{worker}-{i}", conversation_id="busy"
+                )
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=send, args=(w,)) for w in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    engine = service.client.app.state.services.engine
+    assert engine.runs_on_loop == service.url.startswith("postgresql")
+    with session_scope(service.url) as session:
+        conversation = session.get(ConversationRow, "busy")
+        assert conversation.message_count == 90 and conversation.state["count"] == 90
+        assert session.execute(select(func.count()).select_from(MessageDecisionRow)).scalar() == 90
+
+
+def test_a_lost_database_connection_is_retried_not_failed(service: Service) -> None:
+    """A database restart drops pooled connections: the next batch finds out, and runs again."""
+    if not service.url.startswith("postgresql"):
+        pytest.skip("PostgreSQL connections only")
+    service.message("adult-2", ["child-1"], "hi", message_id="before")
+    admin = create_engine(service.url)
+    try:
+        with admin.connect() as connection:
+            ended = connection.execute(
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            ).scalar()
+    finally:
+        admin.dispose()
+    assert ended >= 1
+    decision = service.message("adult-2", ["child-1"], "hi again", message_id="after")
+    assert decision["action"] == "allow"
+    with session_scope(service.url) as session:
+        assert session.get(ConversationRow, "conv-1").message_count == 2
+        assert session.get(MessageDecisionRow, "after") is not None

@@ -124,3 +124,13 @@ def test_batches_that_write_as_they_decide_take_the_lock_first(url: str) -> None
         confirmed = session.execute(select(ContactPermission.minor_id, ContactPermission.other_id)).all()
     assert confirmed == [("child-2", "adult-1")]
     assert _conversation(url, "c2").message_count == 1
+
+
+def test_the_postgresql_batch_write_names_every_column() -> None:
+    """The one-statement PostgreSQL write lists each column; a new column must join it."""
+    from safeguard.policy import engine as policy_engine
+
+    decisions = {name for name, _ in policy_engine._DECISION_ARRAYS}
+    conversations = {name for name, _ in policy_engine._CONVERSATION_ARRAYS}
+    assert decisions == set(MessageDecisionRow.__table__.c.keys())
+    assert conversations == set(ConversationRow.__table__.c.keys())

@@ -12,7 +12,20 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import String, any_, bindparam, cast, delete, func, literal_column, null, or_, select, tuple_
+from sqlalchemy import (
+    String,
+    and_,
+    any_,
+    bindparam,
+    cast,
+    delete,
+    func,
+    literal_column,
+    null,
+    or_,
+    select,
+    tuple_,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -30,6 +43,7 @@ from safeguard.accounts.risk import AccountRisk, AccountRiskInputs, score_accoun
 from safeguard.config import Settings
 from safeguard.errors import InputError
 from safeguard.policy.types import Party, Reason
+from safeguard.store.db import pg_array
 
 AGE_BANDS = ("child", "teen", "adult", "unknown")
 ASSURANCE_LEVELS = ("self_declared", "estimated", "verified")
@@ -435,31 +449,44 @@ class BatchContext:
 def in_list(columns: tuple[Any, ...], name: str, postgres: bool) -> Any:
     """``columns IN (:name)``, in the form each database handles best for a batch.
 
-    Elsewhere an expanding list (fill it with :func:`padded`); on PostgreSQL
-    text arrays (``= ANY(:name)``, or ``IN (SELECT unnest(:name_0), ...)`` for
-    several columns), so the statement's text never changes with the batch and
-    psycopg prepares it once instead of the server parsing and planning it for
-    every batch. Fill it with :func:`list_values`.
+    Elsewhere an expanding list (fill it with :func:`padded`); for several
+    columns the first one's values are listed too, because SQLite answers a
+    row-value ``IN`` list by scanning the whole table but looks up a
+    single-column ``IN`` in the index that column leads. On PostgreSQL text
+    arrays (``= ANY(:name)``, or ``IN (SELECT unnest(:name_0), ...)`` for
+    several columns), sent as array literals (:func:`~safeguard.store.db.pg_array`),
+    so the statement's text never changes with the batch and psycopg prepares
+    it once instead of the server parsing and planning it for every batch.
+    Fill it with :func:`list_values`.
     """
     if not postgres:
-        target = columns[0] if len(columns) == 1 else tuple_(*columns)
-        return target.in_(bindparam(name, expanding=True))
-    if len(columns) == 1:
-        return columns[0] == any_(bindparam(name, type_=postgresql.ARRAY(String)))
+        if len(columns) == 1:
+            return columns[0].in_(bindparam(name, expanding=True))
+        return and_(
+            columns[0].in_(bindparam(f"{name}_lead", expanding=True)),
+            tuple_(*columns).in_(bindparam(name, expanding=True)),
+        )
     text_array = postgresql.ARRAY(String)
-    arrays = [func.unnest(bindparam(f"{name}_{i}", type_=text_array)) for i in range(len(columns))]
-    return tuple_(*columns).in_(select(*arrays))
+
+    def array(parameter: str) -> Any:
+        return cast(bindparam(parameter, type_=String), text_array)
+
+    if len(columns) == 1:
+        return columns[0] == any_(array(name))
+    return tuple_(*columns).in_(select(*[func.unnest(array(f"{name}_{i}")) for i in range(len(columns))]))
 
 
-def list_values(name: str, values: Iterable[Any], postgres: bool, width: int = 1) -> dict[str, list[Any]]:
+def list_values(name: str, values: Iterable[Any], postgres: bool, width: int = 1) -> dict[str, Any]:
     """Parameters of an :func:`in_list` clause holding ``values``: strings, or tuples of
     ``width`` strings."""
     items = sorted(set(values))
     if not postgres:
-        return {name: padded(items)}
+        if width == 1:
+            return {name: padded(items)}
+        return {name: padded(items), f"{name}_lead": padded({item[0] for item in items})}
     if width == 1:
-        return {name: items}
-    return {f"{name}_{i}": [item[i] for item in items] for i in range(width)}
+        return {name: pg_array(items)}
+    return {f"{name}_{i}": pg_array(item[i] for item in items) for i in range(width)}
 
 
 def context_selects(postgres: bool) -> list[Any]:

@@ -100,11 +100,13 @@ def create_app(
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         services.webhooks.start()
         services.maintenance.start()
+        await services.engine.start_on_loop()
         try:
             yield
         finally:
             services.maintenance.stop()
             services.webhooks.close()
+            await services.engine.stop_on_loop()
             services.engine.close()
 
     app = SafeguardAPI(

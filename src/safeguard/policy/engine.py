@@ -35,8 +35,11 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import orjson
-from sqlalchemy import String, cast, literal_column, null, select, union_all
+import structlog
+from sqlalchemy import String, cast, literal_column, null, select, text, union_all
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Session, sessionmaker
 
 from safeguard.accounts import service as accounts
@@ -52,9 +55,11 @@ from safeguard.policy.types import (
     Party,
     RecipientContext,
 )
-from safeguard.store.db import WriterLock
+from safeguard.store.db import WriterLock, create_loop_engine, is_disconnect, json_text, pg_array
 
 INLINE_LOCK_RETRY_S = 0.0005  # while another process holds the SQLite write lock
+log = structlog.get_logger("safeguard.policy")
+
 POSTGRES_WRITERS = 3  # concurrent decision transactions per process on PostgreSQL
 
 
@@ -181,6 +186,74 @@ _CHANGED_SINCE_READ = union_all(
         accounts.in_list((_CONVERSATIONS.c.id,), "conversations", postgres=False)
     ),
 )
+
+
+_CONVERSATION_UPDATES = ("state", "risk", "message_count", "updated_at", "version")
+_DECISION_ARRAYS = (
+    ("message_id", "VARCHAR"),
+    ("conversation_id", "VARCHAR"),
+    ("sender_id", "VARCHAR"),
+    ("action", "VARCHAR"),
+    ("risk", "FLOAT8"),
+    ("conversation_risk", "FLOAT8"),
+    ("decision", "JSON"),
+    ("case_id", "VARCHAR"),
+    ("created_at", "TIMESTAMPTZ"),
+)
+_CONVERSATION_ARRAYS = (
+    ("id", "VARCHAR"),
+    ("state", "JSON"),
+    ("risk", "FLOAT8"),
+    ("message_count", "INTEGER"),
+    ("updated_at", "TIMESTAMPTZ"),
+    ("version", "INTEGER"),
+)
+
+
+def _rows_select(prefix: str, columns: tuple[tuple[str, str], ...]) -> str:
+    """``SELECT`` the rows held in one array parameter per column; a JSON column comes
+    as one JSON array document instead, matched up by position."""
+    names = [name for name, _ in columns]
+    plain = [(name, kind) for name, kind in columns if kind != "JSON"]
+    documents = [name for name, kind in columns if kind == "JSON"]
+    arrays = ", ".join(f"CAST(:{prefix}{name} AS {kind}[])" for name, kind in plain)
+    aliases = ", ".join(name for name, _ in plain)
+    sql = f"SELECT {', '.join(names)} FROM unnest({arrays}) WITH ORDINALITY AS t({aliases}, n)"
+    for name in documents:
+        elements = f"json_array_elements(CAST(:{prefix}{name} AS JSON))"
+        sql += f" JOIN {elements} WITH ORDINALITY AS {name}_({name}, n) USING (n)"
+    return sql
+
+
+# PostgreSQL: a batch's decisions and conversation states in one statement, one
+# array per column. Statements with one row per execution (executemany) run in
+# psycopg's pipeline mode, which on the event loop polls the socket until the
+# server answers; this is one round trip and one execution for the whole batch.
+# JSON values travel as one JSON document per column: psycopg escapes each
+# element of a text array in Python, which is slow for a conversation's state.
+_PG_STORE_BATCH = text(
+    "WITH stored AS (INSERT INTO message_decisions ("
+    + ", ".join(name for name, _ in _DECISION_ARRAYS)
+    + ") "
+    + _rows_select("d_", _DECISION_ARRAYS)
+    + ") INSERT INTO conversations ("
+    + ", ".join(name for name, _ in _CONVERSATION_ARRAYS)
+    + ") "
+    + _rows_select("c_", _CONVERSATION_ARRAYS)
+    + " ON CONFLICT (id) DO UPDATE SET "
+    + ", ".join(f"{name} = excluded.{name}" for name in _CONVERSATION_UPDATES)
+)
+
+
+def _pg_store_parameters(decisions: list[dict], conversations: list[dict]) -> dict[str, str]:
+    """The parameters of :data:`_PG_STORE_BATCH`."""
+    parameters: dict[str, str] = {}
+    tables = (("d_", decisions, _DECISION_ARRAYS), ("c_", conversations, _CONVERSATION_ARRAYS))
+    for prefix, rows, columns in tables:
+        for name, kind in columns:
+            values = [row[name] for row in rows]
+            parameters[prefix + name] = json_text(values) if kind == "JSON" else pg_array(values)
+    return parameters
 
 
 class _NeedsLock(Exception):
@@ -337,10 +410,25 @@ class _BatchView:
         """Send the batch's decisions, conversation states and risk inputs."""
         self.flush_inputs()
         connection = self.session.connection()
+        rows = self._conversation_rows()
+        if connection.dialect.name == "postgresql":
+            if self.decisions or rows:
+                connection.execute(_PG_STORE_BATCH, _pg_store_parameters(self.decisions, rows))
+            return
         if self.decisions:
             connection.execute(_DECISIONS.insert(), self.decisions)
+        if rows:
+            stmt = accounts.upsert_statement(
+                self.session,
+                _CONVERSATIONS,
+                ["id"],
+                lambda s: {c: s.excluded[c] for c in _CONVERSATION_UPDATES},
+            )
+            connection.execute(stmt, rows)
+
+    def _conversation_rows(self) -> list[dict[str, Any]]:
         now = accounts.utcnow()
-        rows = [
+        return [
             {
                 "id": cid,
                 "state": entry.state.to_dict(),
@@ -352,16 +440,6 @@ class _BatchView:
             for cid, entry in self.conversations.items()
             if entry.state is not None
         ]
-        if rows:
-            stmt = accounts.upsert_statement(
-                self.session,
-                _CONVERSATIONS,
-                ["id"],
-                lambda s: {
-                    c: s.excluded[c] for c in ("state", "risk", "message_count", "updated_at", "version")
-                },
-            )
-            connection.execute(stmt, rows)
 
 
 @dataclass(slots=True)
@@ -373,6 +451,18 @@ class _Prepared:
 
     view: _BatchView | None
     outcomes: list[Outcome]
+
+
+def _settle(taken: list[tuple[MessageEvent, asyncio.Future[Outcome]]], pending: list[_Pending]) -> None:
+    """Pass each finished batch item's outcome (or error) on to the loop's future."""
+    for (_, future), item in zip(taken, pending, strict=True):
+        if future.done():
+            continue
+        error = item.future.exception()
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(item.future.result())
 
 
 class MessageEngine:
@@ -412,6 +502,10 @@ class MessageEngine:
         self.inline = self.sqlite if inline is None else inline
         self._inline_queue: list[tuple[MessageEvent, asyncio.Future[Outcome]]] = []
         self._inline_task: asyncio.Task[None] | None = None
+        self._loop_engine: AsyncEngine | None = None
+        self._loop_queue: list[tuple[MessageEvent, asyncio.Future[Outcome]]] = []
+        self._loop_tasks = 0  # running _loop_batches; counted down as each one finds no work
+        self._running: set[asyncio.Task[None]] = set()
 
     @contextmanager
     def writer(self) -> Iterator[None]:
@@ -429,6 +523,34 @@ class MessageEngine:
         self._queue.put(pending)
         return pending.future
 
+    async def start_on_loop(self) -> None:
+        """PostgreSQL: from now on ``decide`` runs batches on the running event loop
+        (async psycopg) instead of writer threads, until :meth:`stop_on_loop`.
+
+        The service calls this at start-up. Threads would hand the interpreter
+        lock back and forth with the loop on every database round trip; on the
+        loop a batch waits for the database without holding anything up, and
+        the requests that arrive meanwhile make up the next batch.
+        """
+        if self.sqlite or self._loop_engine is not None:
+            return
+        self._loop_engine = create_loop_engine(self.session_factory.kw["bind"].url, self.writers)
+
+    @property
+    def runs_on_loop(self) -> bool:
+        """True while ``decide`` runs PostgreSQL batches on the event loop."""
+        return self._loop_engine is not None
+
+    async def stop_on_loop(self) -> None:
+        """Let the loop's queued batches finish, then close its connections."""
+        engine = self._loop_engine
+        if engine is None:
+            return
+        while self._loop_tasks or self._loop_queue:
+            await asyncio.sleep(0.01)
+        self._loop_engine = None
+        await engine.dispose()
+
     async def decide(self, event: MessageEvent) -> Outcome:
         """Decide ``event`` from an event loop (the HTTP service); returns once committed.
 
@@ -436,15 +558,58 @@ class MessageEngine:
         work then never waits for the interpreter lock behind request parsing
         in the same process, and the write lock is only tried, never waited
         for, so the loop keeps serving requests while another server process
-        writes. Elsewhere batches run on the writer thread.
+        writes. On PostgreSQL, once :meth:`start_on_loop` has run, up to
+        ``writers`` batches run on the loop at once (async psycopg); before
+        that, batches run on the writer threads.
         """
-        if not self.inline:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Outcome] = loop.create_future()
+        if self._loop_engine is not None:
+            self._loop_queue.append((event, future))
+            if self._loop_tasks < self.writers:
+                self._loop_tasks += 1
+                task = loop.create_task(self._loop_batches())
+                self._running.add(task)
+                task.add_done_callback(self._running.discard)
+        elif self.inline:
+            self._inline_queue.append((event, future))
+            if self._inline_task is None or self._inline_task.done():
+                self._inline_task = loop.create_task(self._inline_batches())
+        else:
             return await asyncio.wrap_future(self.submit(event))
-        future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
-        self._inline_queue.append((event, future))
-        if self._inline_task is None or self._inline_task.done():
-            self._inline_task = asyncio.get_running_loop().create_task(self._inline_batches())
         return await future
+
+    async def _loop_batches(self) -> None:
+        """PostgreSQL on the loop: run queued events in batches until none are left."""
+        try:
+            await asyncio.sleep(0)  # requests already read join this batch
+            # No await between the last check of the queue and the count going down:
+            # an event queued while the count is at its limit always finds a runner.
+            while self._loop_queue:
+                taken = self._loop_queue[: self.max_batch]
+                del self._loop_queue[: self.max_batch]
+                pending = [_Pending(event) for event, _ in taken]
+                for attempt in range(2):
+                    try:
+                        assert self._loop_engine is not None  # only stop_on_loop clears it, once idle
+                        async with self._loop_engine.connect() as connection:
+                            await connection.run_sync(self._commit_on, pending)
+                    except Exception as exc:
+                        if attempt == 0 and is_disconnect(exc):
+                            # A pooled connection outlived a database restart: the
+                            # batch again on a new one (decisions are idempotent).
+                            log.warning("database connection lost; batch retried", error=type(exc).__name__)
+                            continue
+                        for item in pending:  # never leave a caller waiting
+                            item.fail(exc)
+                    break
+                _settle(taken, pending)
+        finally:
+            self._loop_tasks -= 1
+
+    def _commit_on(self, connection: Connection, pending: list[_Pending]) -> None:
+        """Run ``pending`` on ``connection`` (inside the loop engine's greenlet)."""
+        self._commit(pending, raise_errors=False, sessions=lambda: Session(bind=connection, autoflush=False))
 
     async def _inline_batches(self) -> None:
         await asyncio.sleep(0)  # requests already read join this batch
@@ -463,14 +628,7 @@ class MessageEngine:
                         item.fail(exc)
             finally:
                 self._sqlite_writer.release()
-            for (_, future), item in zip(taken, pending, strict=True):
-                if future.done():
-                    continue
-                error = item.future.exception()
-                if error is not None:
-                    future.set_exception(error)
-                else:
-                    future.set_result(item.future.result())
+            _settle(taken, pending)
             await asyncio.sleep(0)
 
     def process(self, event: MessageEvent) -> Outcome:
@@ -523,21 +681,29 @@ class MessageEngine:
                     pending.fail(exc)
 
     def _commit(
-        self, batch: list[_Pending], *, raise_errors: bool, prepared: _Prepared | None = None
+        self,
+        batch: list[_Pending],
+        *,
+        raise_errors: bool,
+        prepared: _Prepared | None = None,
+        sessions: Callable[[], Session] | None = None,
     ) -> list[Outcome]:
         """Run ``batch`` in one transaction; if that fails, each event on its own."""
+        sessions = sessions or self._new_session
         try:
-            outcomes = self._transaction([p.event for p in batch], prepared)
-        except Exception:
+            outcomes = self._transaction([p.event for p in batch], prepared, sessions)
+        except Exception as error:
+            if is_disconnect(error):  # not the events' fault: the caller decides
+                raise
             outcomes = []
             for pending in batch:
                 try:
                     try:
-                        outcome = self._transaction([pending.event])[0]
+                        outcome = self._transaction([pending.event], None, sessions)[0]
                     except IntegrityError as exc:
-                        outcome = self._stored_after_race(pending.event, exc)
+                        outcome = self._stored_after_race(pending.event, exc, sessions)
                 except Exception as error:
-                    if raise_errors:
+                    if raise_errors or is_disconnect(error):
                         raise
                     pending.fail(error)
                     continue
@@ -548,9 +714,14 @@ class MessageEngine:
             pending.resolve(outcome)
         return outcomes
 
-    def _stored_after_race(self, event: MessageEvent, exc: IntegrityError) -> Outcome:
+    def _new_session(self) -> Session:
+        return self.session_factory(autoflush=False)
+
+    def _stored_after_race(
+        self, event: MessageEvent, exc: IntegrityError, sessions: Callable[[], Session]
+    ) -> Outcome:
         """Another process stored this ``message_id`` first: answer with its decision."""
-        with self.session_factory() as session:
+        with sessions() as session:
             stored = session.get(MessageDecisionRow, event.message_id)
         if stored is None:
             raise exc
@@ -601,7 +772,12 @@ class MessageEngine:
         finally:
             session.close()
 
-    def _transaction(self, events: list[MessageEvent], prepared: _Prepared | None = None) -> list[Outcome]:
+    def _transaction(
+        self,
+        events: list[MessageEvent],
+        prepared: _Prepared | None = None,
+        sessions: Callable[[], Session] | None = None,
+    ) -> list[Outcome]:
         """Decide and store ``events`` in one transaction under the write lock.
 
         On SQLite the batch is decided before the lock is taken (``_prepare``,
@@ -616,7 +792,7 @@ class MessageEngine:
                     return outcomes
             # Reads and writes go through Core statements on the session's
             # connection; only escalations use the ORM (and are flushed at commit).
-            session = self.session_factory(autoflush=False)
+            session = (sessions or self._new_session)()
             try:
                 view = _BatchView(session, events, self.settings, lock=not self.sqlite)
                 outcomes = [self._decide(session, view, event) for event in events]

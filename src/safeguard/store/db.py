@@ -9,15 +9,21 @@ from __future__ import annotations
 import fcntl
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import orjson
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import URL, Engine, create_engine, event
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from safeguard.config import get_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -40,7 +46,29 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor.close()
 
 
-def _json_dumps(value: object) -> str:
+def pg_array(values: Iterable[object]) -> str:
+    """``values`` as a PostgreSQL array literal (``{"a","b",NULL}``), for a parameter cast
+    to an array type: strings, numbers, datetimes and None.
+
+    psycopg can send Python lists itself, but its array dumper escapes each
+    element in Python (about 14 us per array of four short strings here); a
+    batch sends about 25 arrays, and this costs a fifth of that.
+    """
+    return "{" + ",".join(_pg_array_element(v) for v in values) + "}"
+
+
+def _pg_array_element(value: object) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, datetime):
+        value = value.isoformat()
+    elif not isinstance(value, str):
+        return repr(value) if isinstance(value, float) else str(value)
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def json_text(value: object) -> str:
+    """``value`` as JSON text, as the store writes JSON columns (orjson; non-string keys allowed)."""
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
@@ -59,7 +87,7 @@ def get_engine(url: str | None = None, *, migrate: bool = True) -> Engine:
         if engine is None:
             # JSON columns (conversation states, decisions) go through orjson: several
             # times faster than the standard library on the per-message path.
-            json_options = {"json_serializer": _json_dumps, "json_deserializer": orjson.loads}
+            json_options = {"json_serializer": json_text, "json_deserializer": orjson.loads}
             if url.startswith("sqlite"):
                 engine = create_engine(url, connect_args={"check_same_thread": False}, **json_options)
                 event.listen(engine, "connect", _sqlite_pragmas)
@@ -69,6 +97,44 @@ def get_engine(url: str | None = None, *, migrate: bool = True) -> Engine:
                 upgrade(engine)
             _engines[url] = engine
     return engine
+
+
+def create_loop_engine(
+    url: URL | str, pool_size: int, *, plan_cache_mode: str = "force_generic_plan"
+) -> AsyncEngine:
+    """An asyncio engine (async psycopg) on PostgreSQL ``url``, for work run on an event loop.
+
+    No pre-ping: callers retry a transaction that finds its connection gone
+    (:func:`is_disconnect`), which saves a round trip per checkout.
+
+    Prepared statements keep one generic plan (``plan_cache_mode``): the
+    message batch read, a union of eight lookups by array parameter, was
+    otherwise planned again on every execution (about a third of the
+    server's CPU per batch); its generic plan uses the same index lookups
+    (checked on tables of 200,000 rows).
+    """
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    engine = create_async_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=0,
+        json_serializer=json_text,
+        json_deserializer=orjson.loads,
+        connect_args={"options": f"-c plan_cache_mode={plan_cache_mode}"},
+    )
+    if os.environ.get("IMV"):
+        engine.sync_engine.dialect.use_insertmanyvalues_wo_returning = True
+    return engine
+
+
+def is_disconnect(error: BaseException) -> bool:
+    """True when ``error`` is the database connection going away (server restart, network).
+
+    The pool has dropped the connection; the transaction is rolled back, or
+    committed if the loss came during ``COMMIT``: retry only idempotent work.
+    """
+    return isinstance(error, DBAPIError) and error.connection_invalidated
 
 
 def upgrade(engine: Engine) -> None:

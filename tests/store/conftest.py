@@ -1,0 +1,1 @@
+"""Store tests: the database helpers shared by every capability."""
