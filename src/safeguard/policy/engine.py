@@ -473,7 +473,9 @@ class MessageEngine:
     returns only after the transaction holding its decision has committed.
     PostgreSQL runs ``writers`` transactions at once (row locks keep each
     conversation's messages in turn; the threads overlap their round trips to
-    the server); SQLite writes one at a time, so one thread.
+    the server); SQLite writes one at a time, so one thread. The HTTP service
+    decides through :meth:`decide`, which runs the same batches on its event
+    loop instead (see :meth:`start_on_loop`).
     """
 
     def __init__(
