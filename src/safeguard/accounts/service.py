@@ -43,7 +43,7 @@ from safeguard.accounts.risk import AccountRisk, AccountRiskInputs, score_accoun
 from safeguard.config import Settings
 from safeguard.errors import InputError
 from safeguard.policy.types import Party, Reason
-from safeguard.store.db import pg_array
+from safeguard.store.db import json_text, pg_array
 
 AGE_BANDS = ("child", "teen", "adult", "unknown")
 ASSURANCE_LEVELS = ("self_declared", "estimated", "verified")
@@ -449,23 +449,24 @@ class BatchContext:
 def in_list(columns: tuple[Any, ...], name: str, postgres: bool) -> Any:
     """``columns IN (:name)``, in the form each database handles best for a batch.
 
-    Elsewhere an expanding list (fill it with :func:`padded`); for several
-    columns the first one's values are listed too, because SQLite answers a
-    row-value ``IN`` list by scanning the whole table but looks up a
-    single-column ``IN`` in the index that column leads. On PostgreSQL text
-    arrays (``= ANY(:name)``, or ``IN (SELECT unnest(:name_0), ...)`` for
-    several columns), sent as array literals (:func:`~safeguard.store.db.pg_array`),
-    so the statement's text never changes with the batch and psycopg prepares
-    it once instead of the server parsing and planning it for every batch.
-    Fill it with :func:`list_values`.
+    The list is one parameter, so the statement's text never changes with
+    the batch: SQLAlchemy renders it once, and psycopg prepares it once
+    instead of the server parsing and planning it for every batch. SQLite
+    reads it as a JSON array (``IN (SELECT value FROM json_each(:name))``);
+    PostgreSQL as a text array (``= ANY(:name)``, or ``IN (SELECT
+    unnest(:name_0), ...)`` for several columns), sent as an array literal
+    (:func:`~safeguard.store.db.pg_array`). For several columns on SQLite the
+    first one's values come too: SQLite answers a row-value ``IN`` by
+    scanning the whole table, but looks a single column's ``IN`` up in the
+    index that column leads. Fill it with :func:`list_values`.
     """
     if not postgres:
+        listed = func.json_each(bindparam(name, type_=String)).table_valued("value")
         if len(columns) == 1:
-            return columns[0].in_(bindparam(name, expanding=True))
-        return and_(
-            columns[0].in_(bindparam(f"{name}_lead", expanding=True)),
-            tuple_(*columns).in_(bindparam(name, expanding=True)),
-        )
+            return columns[0].in_(select(listed.c.value))
+        lead = func.json_each(bindparam(f"{name}_lead", type_=String)).table_valued("value")
+        items = [func.json_extract(listed.c.value, f"$[{i}]") for i in range(len(columns))]
+        return and_(columns[0].in_(select(lead.c.value)), tuple_(*columns).in_(select(*items)))
     text_array = postgresql.ARRAY(String)
 
     def array(parameter: str) -> Any:
@@ -476,14 +477,14 @@ def in_list(columns: tuple[Any, ...], name: str, postgres: bool) -> Any:
     return tuple_(*columns).in_(select(*[func.unnest(array(f"{name}_{i}")) for i in range(len(columns))]))
 
 
-def list_values(name: str, values: Iterable[Any], postgres: bool, width: int = 1) -> dict[str, Any]:
+def list_values(name: str, values: Iterable[Any], postgres: bool, width: int = 1) -> dict[str, str]:
     """Parameters of an :func:`in_list` clause holding ``values``: strings, or tuples of
     ``width`` strings."""
     items = sorted(set(values))
     if not postgres:
         if width == 1:
-            return {name: padded(items)}
-        return {name: padded(items), f"{name}_lead": padded({item[0] for item in items})}
+            return {name: json_text(items)}
+        return {name: json_text(items), f"{name}_lead": json_text(sorted({item[0] for item in items}))}
     if width == 1:
         return {name: pg_array(items)}
     return {f"{name}_{i}": pg_array(item[i] for item in items) for i in range(width)}
@@ -554,20 +555,6 @@ def context_parameters(
         **list_values("categories", settings.account_risk.repeated_signal_categories, postgres),
         "since": utcnow() - timedelta(hours=settings.account_risk.window_hours),
     }
-
-
-def padded(values: Iterable[Any]) -> list[Any]:
-    """``values`` sorted, the last repeated up to a power of two (an ``IN`` list parameter).
-
-    Repeats change nothing in ``IN (...)``, but the SQL text then takes one of a
-    few shapes, so SQLAlchemy's compiled cache and the database's statement
-    cache hit instead of re-parsing every batch.
-    """
-    items = sorted(values)
-    if not items:
-        return items
-    size = 1 << (len(items) - 1).bit_length()
-    return items + [items[-1]] * (size - len(items))
 
 
 def read_context(rows: Iterable[Any], people: Iterable[str]) -> BatchContext:
