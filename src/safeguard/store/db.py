@@ -111,11 +111,11 @@ def create_loop_engine(
     message batch read, a union of eight lookups by array parameter, was
     otherwise planned again on every execution (about a third of the
     server's CPU per batch); its generic plan uses the same index lookups
-    (checked on tables of 200,000 rows).
+    (tests/policy/test_policy_batch_plans.py checks it).
     """
     from sqlalchemy.ext.asyncio import create_async_engine
 
-    engine = create_async_engine(
+    return create_async_engine(
         url,
         pool_size=pool_size,
         max_overflow=0,
@@ -123,9 +123,6 @@ def create_loop_engine(
         json_deserializer=orjson.loads,
         connect_args={"options": f"-c plan_cache_mode={plan_cache_mode}"},
     )
-    if os.environ.get("IMV"):
-        engine.sync_engine.dialect.use_insertmanyvalues_wo_returning = True
-    return engine
 
 
 def is_disconnect(error: BaseException) -> bool:
