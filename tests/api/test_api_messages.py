@@ -232,10 +232,9 @@ def test_concurrent_requests_of_one_conversation_lose_no_update(service: Service
         assert session.execute(select(func.count()).select_from(MessageDecisionRow)).scalar() == 90
 
 
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_a_lost_database_connection_is_retried_not_failed(service: Service) -> None:
     """A database restart drops pooled connections: the next batch finds out, and runs again."""
-    if not service.url.startswith("postgresql"):
-        pytest.skip("PostgreSQL connections only")
     service.message("adult-2", ["child-1"], "hi", message_id="before")
     admin = create_engine(service.url)
     try:
