@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 import pytest
 from api_support import Service
@@ -120,22 +121,32 @@ def test_conversation_state_survives_a_restart(make_service, service: Service) -
         assert session.get(ConversationRow, "conv-1").message_count == 2
 
 
-def test_concurrent_messages_of_one_conversation_lose_no_update(service: Service) -> None:
-    engine = service.client.app.state.services.engine
+def _in_threads(send: Callable[[int, int], object], workers: int = 6, each: int = 15) -> list[BaseException]:
+    """Call ``send(worker, i)`` ``each`` times from each of ``workers`` threads; the errors raised."""
     errors: list[BaseException] = []
 
-    def send(worker: int) -> None:
+    def run(worker: int) -> None:
         try:
-            for i in range(15):
-                engine.process(MessageEvent("shared", f"w{worker}-{i}", "adult-2", "hi", ("child-1",)))
-        except BaseException as exc:  # surfaced below
+            for i in range(each):
+                send(worker, i)
+        except BaseException as exc:  # surfaced to the caller
             errors.append(exc)
 
-    threads = [threading.Thread(target=send, args=(w,)) for w in range(6)]
+    threads = [threading.Thread(target=run, args=(w,)) for w in range(workers)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    return errors
+
+
+def test_concurrent_messages_of_one_conversation_lose_no_update(service: Service) -> None:
+    engine = service.client.app.state.services.engine
+    errors = _in_threads(
+        lambda worker, i: engine.process(
+            MessageEvent("shared", f"w{worker}-{i}", "adult-2", "hi", ("child-1",))
+        )
+    )
     assert errors == []
     with session_scope(service.url) as session:
         assert session.get(ConversationRow, "shared").message_count == 90
@@ -207,22 +218,11 @@ def test_default_detector_is_wired_in(make_service) -> None:  # type: ignore[no-
 
 def test_concurrent_requests_of_one_conversation_lose_no_update(service: Service) -> None:
     """Through HTTP: on PostgreSQL the batches run on the event loop, several at once."""
-    errors: list[BaseException] = []
-
-    def send(worker: int) -> None:
-        try:
-            for i in range(15):
-                service.message(
-                    "adult-2", ["child-1"], "hi", message_id=f"h{worker}-{i}", conversation_id="busy"
-                )
-        except BaseException as exc:  # surfaced below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=send, args=(w,)) for w in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    errors = _in_threads(
+        lambda worker, i: service.message(
+            "adult-2", ["child-1"], "hi", message_id=f"h{worker}-{i}", conversation_id="busy"
+        )
+    )
     assert errors == []
     engine = service.client.app.state.services.engine
     assert engine.runs_on_loop == service.url.startswith("postgresql")

@@ -564,6 +564,8 @@ class MessageEngine:
         ``writers`` batches run on the loop at once (async psycopg); before
         that, batches run on the writer threads.
         """
+        if self._loop_engine is None and not self.inline:
+            return await asyncio.wrap_future(self.submit(event))
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Outcome] = loop.create_future()
         if self._loop_engine is not None:
@@ -573,12 +575,10 @@ class MessageEngine:
                 task = loop.create_task(self._loop_batches())
                 self._running.add(task)
                 task.add_done_callback(self._running.discard)
-        elif self.inline:
+        else:
             self._inline_queue.append((event, future))
             if self._inline_task is None or self._inline_task.done():
                 self._inline_task = loop.create_task(self._inline_batches())
-        else:
-            return await asyncio.wrap_future(self.submit(event))
         return await future
 
     async def _loop_batches(self) -> None:
