@@ -367,18 +367,19 @@ def run_load(port: int, key: str, bodies: list[bytes], concurrency: int, max_sec
     return uvloop.run(drive(port, key, bodies, concurrency, max_seconds))
 
 
-def _label(backend: str, workers: int) -> str:
-    return f"{backend}, {workers} server process{'es' if workers > 1 else ''}"
+def _label(backend: str, workers: int, connections: int) -> str:
+    return f"{backend}, {workers} server process{'es' if workers > 1 else ''}, {connections} connections"
 
 
-def bench_backend(name: str, db_url: str, args: argparse.Namespace) -> dict[int, list[dict]]:
-    """Runs per server process count (``--workers``) on one backend."""
+def bench_backend(name: str, db_url: str, args: argparse.Namespace) -> dict[tuple[int, int], list[dict]]:
+    """Runs per server process count (``--workers``) and offered load (``--concurrency``,
+    connections each with one request in flight) on one backend."""
     children, adults = 200, 100
     key = prepare(db_url, children, adults)
     env = {**os.environ, "SAFEGUARD_DATABASE_URL": db_url}
     if args.detector == "fast":
         env["SAFEGUARD_DETECTOR_EMBEDDINGS"] = "false"
-    by_workers: dict[int, list[dict]] = {}
+    by_setup: dict[tuple[int, int], list[dict]] = {}
     for workers in args.workers:
         port = free_port()
         server = subprocess.Popen(
@@ -387,18 +388,21 @@ def bench_backend(name: str, db_url: str, args: argparse.Namespace) -> dict[int,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        runs = by_workers[workers] = []
-        label = _label(name, workers)
         try:
             wait_for_port(port)
             warm = [message_body(workers * 100, i, children, adults) for i in range(args.warmup)]
-            run_load(port, key, warm, args.concurrency, args.max_seconds)
-            for run in range(1, args.runs + 1):
-                run_id = workers * 100 + run
+            run_load(port, key, warm, args.concurrency[0], args.max_seconds)
+            setups = [
+                (connections, run) for connections in args.concurrency for run in range(1, args.runs + 1)
+            ]
+            for connections, run in setups:
+                runs = by_setup.setdefault((workers, connections), [])
+                label = _label(name, workers, connections)
+                run_id = workers * 1000 + connections * 10 + run
                 bodies = [message_body(run_id, i, children, adults) for i in range(args.messages)]
                 cpu_before, client_before = tree_cpu_seconds(server.pid), time.process_time()
                 database_before = postgres_cpu_seconds()
-                result = run_load(port, key, bodies, args.concurrency, args.max_seconds)
+                result = run_load(port, key, bodies, connections, args.max_seconds)
                 client_cpu = time.process_time() - client_before
                 result["database_cpu_ms"] = (
                     1000 * (postgres_cpu_seconds() - database_before) / max(1, result["messages"])
@@ -428,10 +432,10 @@ def bench_backend(name: str, db_url: str, args: argparse.Namespace) -> dict[int,
             server.wait(timeout=30)
     engine_ms = engine_cpu_ms(db_url, args, children, adults)
     print(f"{name}: decision engine alone {engine_ms:.2f} CPU ms/msg", flush=True)
-    for runs in by_workers.values():
+    for runs in by_setup.values():
         for result in runs:
             result["engine_cpu_ms"] = engine_ms
-    return by_workers
+    return by_setup
 
 
 def engine_cpu_ms(db_url: str, args: argparse.Namespace, children: int, adults: int) -> float:
@@ -524,8 +528,9 @@ def report(results: dict[str, list[dict]], args: argparse.Namespace) -> str:
         f"- Date: {datetime.now(UTC):%Y-%m-%d %H:%M UTC}",
         f"- Machine: {machine()}",
         f"- Load: POST /v1/messages (decision stored before each response), {args.messages} "
-        f"messages per run over {args.concurrency} keep-alive connections on 127.0.0.1, "
-        f"bounded at {args.max_seconds:g} s per run; {args.runs} runs after "
+        f"messages per run over {' or '.join(map(str, args.concurrency))} keep-alive "
+        "connections on 127.0.0.1 (each with one request in flight: the offered load), "
+        f"bounded at {args.max_seconds:g} s per run; {args.runs} runs per row after "
         f"{args.warmup} warm-up messages; medians below.",
         "- Server: `safeguard serve --workers N` (uvicorn, uvloop + httptools, group commit, "
         "message hot path); "
@@ -544,7 +549,7 @@ def report(results: dict[str, list[dict]], args: argparse.Namespace) -> str:
         "earlier decisions in 20,000 conversations, their contact events, signals and account "
         "risks), then ANALYZE.",
         "",
-        "| backend, server processes | messages/s | p50 ms | p99 ms | server CPU ms/msg "
+        "| backend, server processes, connections | messages/s | p50 ms | p99 ms | server CPU ms/msg "
         "| database CPU ms/msg | engine CPU ms/msg | runs |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
@@ -585,13 +590,15 @@ def report(results: dict[str, list[dict]], args: argparse.Namespace) -> str:
         "so the lock covers only the check, the writes and the commit, and two processes "
         "use both cores: throughput follows the server CPU per message, on cores the load "
         "generator shares. PostgreSQL: each server process runs up to three batches at once "
-        "on its event loop (async psycopg; row locks keep each conversation's messages in "
-        "turn); a batch is BEGIN, one read that locks its conversations, one write statement "
-        "and COMMIT, prepared once with a generic plan. The server's CPU per message, "
-        "PostgreSQL's own and the load generator's share the two cores, so throughput "
-        "follows their sum; with 16 connections one process gathers larger batches than two "
-        "(a batch's fixed cost, on both sides of the connection, is shared by more messages), "
-        "so here one process decides about as many messages as two. The database on its own "
+        "on its event loop (async psycopg). A batch is decided from one read that takes no "
+        "locks, then written by one statement (its own transaction) that writes each "
+        "conversation only at the version it read and fails as a whole if one has moved on; "
+        "such a batch, and one that writes as it decides, is decided again with its "
+        "conversations locked. Two round trips per batch, prepared once with a generic plan. "
+        "The server's CPU per message, PostgreSQL's own and the load generator's share the "
+        "two cores, so throughput follows their sum. With 16 connections the requests in "
+        "flight mostly sit in the one running batch, so the server and the database work in "
+        "turn; 32 connections keep both busy, at a higher p50. The database on its own "
         "machine moves that limit.",
         "",
     ]
@@ -608,7 +615,12 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small run (CI smoke)")
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--messages", type=int, default=None)
-    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument(
+        "--concurrency",
+        type=lambda v: [int(x) for x in v.split(",")],
+        default=[16, 32],
+        help="connections (requests in flight) to measure, comma-separated (default 16,32)",
+    )
     parser.add_argument("--runs", type=int, default=None)
     parser.add_argument("--max-seconds", type=float, default=60.0)
     parser.add_argument(
@@ -633,14 +645,16 @@ def main() -> None:
     if args.backend in ("sqlite", "both"):
         data = tempfile.mkdtemp(prefix="sg-bench-sqlite-")
         try:
-            for workers, runs in bench_backend("SQLite", f"sqlite:///{data}/safeguard.db", args).items():
-                results[_label("SQLite", workers)] = runs
+            for (workers, connections), runs in bench_backend(
+                "SQLite", f"sqlite:///{data}/safeguard.db", args
+            ).items():
+                results[_label("SQLite", workers, connections)] = runs
         finally:
             shutil.rmtree(data, ignore_errors=True)
     if args.backend in ("postgresql", "both"):
         with Postgres() as url:
-            for workers, runs in bench_backend("PostgreSQL", url, args).items():
-                results[_label("PostgreSQL", workers)] = runs
+            for (workers, connections), runs in bench_backend("PostgreSQL", url, args).items():
+                results[_label("PostgreSQL", workers, connections)] = runs
     text = report(results, args)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(text)

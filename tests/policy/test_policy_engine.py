@@ -1,21 +1,22 @@
-"""The message engine's write path on SQLite: batches are decided before the write
-lock is taken and stored only if nothing they read changed meanwhile.
+"""The message engine's write path: batches are decided without locks (SQLite's
+write lock, PostgreSQL's row locks) and stored only if nothing they read
+changed meanwhile; otherwise they are decided again under the locks.
 
-Two engines on one database file stand in for two server processes (each has
-its own file lock handle, so they exclude each other as processes do). A hook
-on the first engine's unlocked phase lets the second write in between, which
-is the race the optimistic check must catch.
+Two engines on one database stand in for two server processes (on SQLite each
+has its own file lock handle, so they exclude each other as processes do). A
+hook on the first engine's unlocked phase lets the second write in between,
+which is the race the check must catch: under SQLite's write lock before the
+write, inside PostgreSQL's one write statement.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
-from safeguard.accounts.models import ContactPermission
+from safeguard.accounts.models import AccountSignal, ContactEvent, ContactPermission
 from safeguard.accounts.service import set_connection, upsert_account
 from safeguard.config import Settings
 from safeguard.policy.engine import MessageEngine, MessageEvent
@@ -25,16 +26,15 @@ from safeguard.text import load_detector
 
 
 @pytest.fixture
-def url(tmp_path: Path) -> Iterator[str]:
-    url = f"sqlite:///{tmp_path / 'safeguard.db'}"
-    settings = Settings(database_url=url)
-    with session_scope(url) as session:
+def url(db_url: str) -> Iterator[str]:
+    settings = Settings(database_url=db_url)
+    with session_scope(db_url) as session:
         upsert_account(session, "adult-1", age_band="adult", settings=settings)
         upsert_account(session, "child-1", age_band="child", settings=settings)
         upsert_account(session, "child-2", age_band="child", settings=settings)
         set_connection(session, "adult-1", "child-1")
         set_connection(session, "child-1", "child-2")
-    yield url
+    yield db_url
     dispose_engines()
 
 
@@ -48,18 +48,25 @@ def _event(message_id: str, text: str = "how was school", conversation: str = "c
 
 
 def _interleave(engine: MessageEngine, between: Callable[[], object]) -> list[str]:
-    """Run ``between`` after each of ``engine``'s unlocked phases; returns what happened."""
-    original = engine._prepare
+    """Run ``between`` after each of ``engine``'s unlocked phases; returns what happened:
+    how each batch was decided without locks, and whether that result was stored."""
+    prepare, store = engine._prepare, engine._store_prepared
     seen: list[str] = []
 
-    def prepare(events: list[MessageEvent]):  # type: ignore[no-untyped-def]
-        prepared = original(events)
-        seen.append("prepared" if prepared.view is not None else "needs lock")
+    def prepared(events, sessions=None):  # type: ignore[no-untyped-def]
+        result = prepare(events, sessions)
+        seen.append("prepared" if result.view is not None else "needs lock")
         if len(seen) == 1:
             between()
-        return prepared
+        return result
 
-    engine._prepare = prepare  # type: ignore[method-assign]
+    def stored(result, sessions=None):  # type: ignore[no-untyped-def]
+        outcomes = store(result, sessions)
+        seen.append("stored" if outcomes is not None else "changed")
+        return outcomes
+
+    engine._prepare = prepared  # type: ignore[method-assign]
+    engine._store_prepared = stored  # type: ignore[method-assign]
     return seen
 
 
@@ -74,7 +81,7 @@ def test_a_quiet_batch_is_stored_from_its_unlocked_phase(url: str) -> None:
     engine = _engine(url)
     seen = _interleave(engine, lambda: None)
     outcomes = engine.process_many([_event("m1"), _event("m2")])
-    assert seen == ["prepared"]
+    assert seen == ["prepared", "stored"]
     assert [o.created for o in outcomes] == [True, True]
     row = _conversation(url)
     assert row.message_count == row.state["message_count"] == 2
@@ -86,7 +93,7 @@ def test_a_conversation_written_meanwhile_is_decided_again_under_the_lock(url: s
     first.process_many([_event("m0")])
     seen = _interleave(first, lambda: second.process_many([_event("other", "did you see the game")]))
     outcomes = first.process_many([_event("m1")])
-    assert seen == ["prepared"]
+    assert seen == ["prepared", "changed"]
     assert outcomes[0].created
     row = _conversation(url)
     # Each message counted once: the first engine's stale state was not written over the second's.
@@ -97,8 +104,9 @@ def test_a_conversation_written_meanwhile_is_decided_again_under_the_lock(url: s
 def test_a_message_decided_meanwhile_is_answered_with_the_stored_decision(url: str) -> None:
     first, second = _engine(url), _engine(url)
     elsewhere: list = []
-    _interleave(first, lambda: elsewhere.extend(second.process_many([_event("m1")])))
+    seen = _interleave(first, lambda: elsewhere.extend(second.process_many([_event("m1")])))
     outcome = first.process_many([_event("m1")])[0]
+    assert seen == ["prepared", "changed"]
     assert elsewhere[0].created and not outcome.created
     assert outcome.decision == elsewhere[0].decision
     with session_scope(url) as session:
@@ -108,8 +116,9 @@ def test_a_message_decided_meanwhile_is_answered_with_the_stored_decision(url: s
 
 def test_a_new_conversation_created_meanwhile_is_not_overwritten(url: str) -> None:
     first, second = _engine(url), _engine(url)
-    _interleave(first, lambda: second.process_many([_event("a", conversation="fresh")]))
+    seen = _interleave(first, lambda: second.process_many([_event("a", conversation="fresh")]))
     first.process_many([_event("b", conversation="fresh")])
+    assert seen == ["prepared", "changed"]
     row = _conversation(url, "fresh")
     assert row.message_count == row.state["message_count"] == 2
 
@@ -126,11 +135,32 @@ def test_batches_that_write_as_they_decide_take_the_lock_first(url: str) -> None
     assert _conversation(url, "c2").message_count == 1
 
 
+def test_repeated_account_inputs_are_written_by_the_unlocked_batch(url: str) -> None:
+    """A signal category already counted in a conversation, and a minor already contacted,
+    change no account risk: such batches are stored from their unlocked phase, inputs too."""
+    engine = _engine(url)
+    seen = _interleave(engine, lambda: None)
+    for batch in range(3):
+        engine.process_many([MessageEvent("c3", f"s{batch}", "adult-1", "add me on snap", ("child-2",))])
+    assert seen == ["needs lock", "prepared", "stored", "prepared", "stored"]
+    with session_scope(url) as session:
+        signals = session.execute(select(AccountSignal.category, AccountSignal.count)).all()
+        contacts = session.execute(select(func.count()).select_from(ContactEvent)).scalar()
+    assert signals == [("platform_move", 3)]
+    assert contacts == 3
+    row = _conversation(url, "c3")
+    assert row.message_count == row.state["message_count"] == 3
+
+
 def test_the_postgresql_batch_write_names_every_column() -> None:
     """The one-statement PostgreSQL write lists each column; a new column must join it."""
     from safeguard.policy import engine as policy_engine
 
     decisions = {name for name, _ in policy_engine._DECISION_ARRAYS}
     conversations = {name for name, _ in policy_engine._CONVERSATION_ARRAYS}
+    signals = {name for name, _ in policy_engine._SIGNAL_ARRAYS}
+    contacts = {name for name, _ in policy_engine._CONTACT_ARRAYS}
     assert decisions == set(MessageDecisionRow.__table__.c.keys())
     assert conversations == set(ConversationRow.__table__.c.keys())
+    assert signals == set(AccountSignal.__table__.c.keys())
+    assert contacts == set(ContactEvent.__table__.c.keys()) - {"id"}  # id: generated

@@ -4,14 +4,16 @@
 CLI, stream worker) to a stored decision:
 
 1. idempotency: a ``message_id`` already decided returns the stored decision;
-2. the conversation's detector state is loaded under a lock and the message
-   is scored with the same ``ConversationState`` as ``safeguard scan``. On
-   PostgreSQL the lock is ``SELECT ... FOR UPDATE``. SQLite has one writer at
-   a time (a file lock shared by every process), so a batch is first decided
-   without it and, under the lock, stored only if the conversations' versions
-   and the idempotency keys it read are unchanged (optimistic concurrency);
-   otherwise, and for batches that write as they decide (escalations,
-   confirmations, account risk), it is decided again under the lock;
+2. the conversation's detector state is loaded and the message is scored
+   with the same ``ConversationState`` as ``safeguard scan``. A batch is first
+   decided without locks and stored only if the conversations' versions and
+   the idempotency keys it read are unchanged (optimistic concurrency): SQLite
+   (one writer at a time, a file lock shared by every process) checks and
+   writes under its lock; PostgreSQL writes the whole batch with one
+   statement that checks each version as it writes and fails as a whole
+   otherwise. A batch that fails the check, and one that writes as it decides
+   (escalations, confirmations, account risk), is decided again under the
+   locks (on PostgreSQL ``SELECT ... FOR UPDATE`` of its conversations);
 3. account-level risk inputs are recorded (unconnected minors contacted,
    signal categories) and the sender's risk refreshed when they changed;
 4. the pure policy rules decide; an escalation is stored with its evidence and
@@ -38,7 +40,7 @@ import orjson
 import structlog
 from sqlalchemy import String, cast, literal_column, null, select, text, union_all
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -245,10 +247,55 @@ _PG_STORE_BATCH = text(
 )
 
 
-def _pg_store_parameters(decisions: list[dict], conversations: list[dict]) -> dict[str, str]:
-    """The parameters of :data:`_PG_STORE_BATCH`."""
+_CONTACT_ARRAYS = (("sender_id", "VARCHAR"), ("recipient_id", "VARCHAR"), ("at", "TIMESTAMPTZ"))
+_SIGNAL_ARRAYS = (
+    ("account_id", "VARCHAR"),
+    ("category", "VARCHAR"),
+    ("conversation_id", "VARCHAR"),
+    ("count", "INTEGER"),
+    ("last_at", "TIMESTAMPTZ"),
+)
+
+
+def _insert_rows(table: str, prefix: str, columns: tuple[tuple[str, str], ...]) -> str:
+    names = ", ".join(name for name, _ in columns)
+    return f"INSERT INTO {table} ({names}) " + _rows_select(prefix, columns)
+
+
+# PostgreSQL, a batch decided without row locks: everything it writes in one
+# statement, which on its own is one transaction (autocommit), so a batch costs
+# two round trips (read, write) instead of BEGIN, read, writes and COMMIT. Each
+# conversation is written only at the version the batch read (a row another
+# transaction locked is rechecked at its new version once that commits);
+# ``safeguard_all_written`` (migration 0006) fails the whole statement when one
+# was not, and so does a decision stored meanwhile (unique ``message_id``). The
+# batch is then decided again under the row locks.
+_PG_STORE_IF_UNCHANGED = text(
+    "WITH stored AS ("
+    + _insert_rows("message_decisions", "d_", _DECISION_ARRAYS)
+    + "), contacts AS ("
+    + _insert_rows("contact_events", "k_", _CONTACT_ARRAYS)
+    + "), signals AS ("
+    + _insert_rows("account_signals", "s_", _SIGNAL_ARRAYS)
+    + " ON CONFLICT (account_id, category, conversation_id) DO UPDATE SET"
+    " count = account_signals.count + excluded.count, last_at = excluded.last_at"
+    + "), written AS ("
+    + _insert_rows("conversations", "c_", _CONVERSATION_ARRAYS)
+    + " ON CONFLICT (id) DO UPDATE SET "
+    + ", ".join(f"{name} = excluded.{name}" for name in _CONVERSATION_UPDATES)
+    + " WHERE conversations.version = excluded.version - 1 RETURNING 1"
+    + ") SELECT safeguard_all_written(CAST(:written AS INTEGER), (SELECT count(*) FROM written))"
+)
+# SQLSTATEs after which a batch decided without locks is decided again with them:
+# a conversation changed (``safeguard_all_written``), a decision stored meanwhile,
+# and a deadlock with a batch that locked the same rows in another order.
+_CHANGED_MEANWHILE = {"SG409", "23505", "40P01"}
+
+
+def _pg_store_parameters(*tables: tuple[str, list[dict], tuple[tuple[str, str], ...]]) -> dict[str, str]:
+    """Parameters of the PostgreSQL batch writes: one array (or JSON document) per column
+    of each ``(prefix, rows, columns)``."""
     parameters: dict[str, str] = {}
-    tables = (("d_", decisions, _DECISION_ARRAYS), ("c_", conversations, _CONVERSATION_ARRAYS))
     for prefix, rows, columns in tables:
         for name, kind in columns:
             values = [row[name] for row in rows]
@@ -413,7 +460,10 @@ class _BatchView:
         rows = self._conversation_rows()
         if connection.dialect.name == "postgresql":
             if self.decisions or rows:
-                connection.execute(_PG_STORE_BATCH, _pg_store_parameters(self.decisions, rows))
+                parameters = _pg_store_parameters(
+                    ("d_", self.decisions, _DECISION_ARRAYS), ("c_", rows, _CONVERSATION_ARRAYS)
+                )
+                connection.execute(_PG_STORE_BATCH, parameters)
             return
         if self.decisions:
             connection.execute(_DECISIONS.insert(), self.decisions)
@@ -425,6 +475,25 @@ class _BatchView:
                 lambda s: {c: s.excluded[c] for c in _CONVERSATION_UPDATES},
             )
             connection.execute(stmt, rows)
+
+    def store_if_unchanged(self) -> None:
+        """PostgreSQL, a batch read without locks: write it all in one statement, which
+        fails (SQLSTATE in ``_CHANGED_MEANWHILE``) if what it read has changed."""
+        now = accounts.utcnow()
+        rows = self._conversation_rows()
+        contacts = [{"sender_id": a, "recipient_id": b, "at": now} for a, b in self.new_contacts]
+        signals = [
+            {"account_id": a, "conversation_id": c, "category": k, "count": n, "last_at": now}
+            for (a, c, k), n in sorted(self.new_signals.items())
+        ]
+        parameters = _pg_store_parameters(
+            ("d_", self.decisions, _DECISION_ARRAYS),
+            ("k_", contacts, _CONTACT_ARRAYS),
+            ("s_", signals, _SIGNAL_ARRAYS),
+            ("c_", rows, _CONVERSATION_ARRAYS),
+        )
+        parameters["written"] = str(len(rows))
+        self.session.connection().execute(_PG_STORE_IF_UNCHANGED, parameters)
 
     def _conversation_rows(self) -> list[dict[str, Any]]:
         now = accounts.utcnow()
@@ -440,6 +509,21 @@ class _BatchView:
             for cid, entry in self.conversations.items()
             if entry.state is not None
         ]
+
+
+# Opens a session; with ``True`` one whose statements each commit on their own.
+Sessions = Callable[[bool], Session]
+
+
+def _sessions_on(connection: Connection) -> Sessions:
+    """Sessions on one connection (the loop engine's), switching it to and from autocommit."""
+    default = connection.default_isolation_level
+
+    def session(autocommit: bool = False) -> Session:
+        connection.execution_options(isolation_level="AUTOCOMMIT" if autocommit else default)
+        return Session(bind=connection, autoflush=False)
+
+    return session
 
 
 @dataclass(slots=True)
@@ -471,9 +555,9 @@ class MessageEngine:
     Concurrent ``process`` calls are grouped by writer threads into
     transactions of up to ``max_batch`` events (group commit); each caller
     returns only after the transaction holding its decision has committed.
-    PostgreSQL runs ``writers`` transactions at once (row locks keep each
-    conversation's messages in turn; the threads overlap their round trips to
-    the server); SQLite writes one at a time, so one thread. The HTTP service
+    PostgreSQL runs ``writers`` batches at once (the version check, or row
+    locks, keep each conversation's messages in turn; the threads overlap their
+    round trips to the server); SQLite writes one at a time, so one thread. The HTTP service
     decides through :meth:`decide`, which runs the same batches on its event
     loop instead (see :meth:`start_on_loop`).
     """
@@ -508,6 +592,7 @@ class MessageEngine:
         self._loop_queue: list[tuple[MessageEvent, asyncio.Future[Outcome]]] = []
         self._loop_tasks = 0  # running _loop_batches; counted down as each one finds no work
         self._running: set[asyncio.Task[None]] = set()
+        self._autocommit_bind: Any = None
 
     @contextmanager
     def writer(self) -> Iterator[None]:
@@ -611,7 +696,7 @@ class MessageEngine:
 
     def _commit_on(self, connection: Connection, pending: list[_Pending]) -> None:
         """Run ``pending`` on ``connection`` (inside the loop engine's greenlet)."""
-        self._commit(pending, raise_errors=False, sessions=lambda: Session(bind=connection, autoflush=False))
+        self._commit(pending, raise_errors=False, sessions=_sessions_on(connection))
 
     async def _inline_batches(self) -> None:
         await asyncio.sleep(0)  # requests already read join this batch
@@ -688,7 +773,7 @@ class MessageEngine:
         *,
         raise_errors: bool,
         prepared: _Prepared | None = None,
-        sessions: Callable[[], Session] | None = None,
+        sessions: Sessions | None = None,
     ) -> list[Outcome]:
         """Run ``batch`` in one transaction; if that fails, each event on its own."""
         sessions = sessions or self._new_session
@@ -716,22 +801,27 @@ class MessageEngine:
             pending.resolve(outcome)
         return outcomes
 
-    def _new_session(self) -> Session:
+    def _new_session(self, autocommit: bool = False) -> Session:
+        if autocommit:
+            if self._autocommit_bind is None:
+                self._autocommit_bind = self.session_factory.kw["bind"].execution_options(
+                    isolation_level="AUTOCOMMIT"
+                )
+            return self.session_factory(bind=self._autocommit_bind, autoflush=False)
         return self.session_factory(autoflush=False)
 
-    def _stored_after_race(
-        self, event: MessageEvent, exc: IntegrityError, sessions: Callable[[], Session]
-    ) -> Outcome:
+    def _stored_after_race(self, event: MessageEvent, exc: IntegrityError, sessions: Sessions) -> Outcome:
         """Another process stored this ``message_id`` first: answer with its decision."""
-        with sessions() as session:
+        with sessions(False) as session:
             stored = session.get(MessageDecisionRow, event.message_id)
         if stored is None:
             raise exc
         return Outcome(stored.decision, created=False)
 
-    def _prepare(self, events: list[MessageEvent]) -> _Prepared:
-        """Decide ``events`` without the write lock (SQLite): reads only, writes kept for later."""
-        session = self.session_factory(autoflush=False)
+    def _prepare(self, events: list[MessageEvent], sessions: Sessions | None = None) -> _Prepared:
+        """Decide ``events`` without the write lock (SQLite) or row locks (PostgreSQL, outside
+        any transaction): reads only, writes kept for later."""
+        session = (sessions or self._new_session)(not self.sqlite)
         try:
             view = _BatchView(session, events, self.settings, lock=False, optimistic=True)
             outcomes = [self._decide(session, view, event) for event in events]
@@ -741,10 +831,31 @@ class MessageEngine:
             session.close()
         return _Prepared(view, outcomes)
 
-    def _store_prepared(self, prepared: _Prepared) -> list[Outcome] | None:
-        """Under the write lock: store a prepared batch if what it read is unchanged, else None."""
+    def _store_prepared(self, prepared: _Prepared, sessions: Sessions | None = None) -> list[Outcome] | None:
+        """Store a prepared batch if what it read is unchanged, else None.
+
+        SQLite: checked and written under the write lock. PostgreSQL: one statement
+        that checks as it writes and fails as a whole if anything changed.
+        """
         view = prepared.view
         assert view is not None
+        if not self.sqlite:
+            session = (sessions or self._new_session)(True)
+            view.session = session
+            try:
+                view.store_if_unchanged()
+                session.commit()
+            except DBAPIError as exc:
+                session.rollback()
+                if getattr(exc.orig, "sqlstate", None) in _CHANGED_MEANWHILE:
+                    return None
+                raise
+            except BaseException:
+                session.rollback()
+                raise
+            finally:
+                session.close()
+            return prepared.outcomes
         versions = {
             cid: entry.version for cid, entry in view.conversations.items() if entry.state is not None
         }
@@ -778,23 +889,27 @@ class MessageEngine:
         self,
         events: list[MessageEvent],
         prepared: _Prepared | None = None,
-        sessions: Callable[[], Session] | None = None,
+        sessions: Sessions | None = None,
     ) -> list[Outcome]:
-        """Decide and store ``events`` in one transaction under the write lock.
+        """Decide and store ``events`` in one transaction.
 
-        On SQLite the batch is decided before the lock is taken (``_prepare``,
-        unless the caller did) so that the lock is held only to check and write.
+        The batch is first decided without locks (``_prepare``, unless the caller
+        did) and stored if nothing it read changed meanwhile: on SQLite the write
+        lock is then held only to check and write, on PostgreSQL no row lock is
+        held while deciding and the batch costs two round trips. Otherwise, and for
+        batches that write as they decide, it is decided again under the locks.
         """
-        if prepared is None and self.sqlite:
-            prepared = self._prepare(events)
+        sessions = sessions or self._new_session
+        if prepared is None:
+            prepared = self._prepare(events, sessions)
         with self.writer():
-            if prepared is not None and prepared.view is not None:
-                outcomes = self._store_prepared(prepared)
+            if prepared.view is not None:
+                outcomes = self._store_prepared(prepared, sessions)
                 if outcomes is not None:
                     return outcomes
             # Reads and writes go through Core statements on the session's
             # connection; only escalations use the ORM (and are flushed at commit).
-            session = (sessions or self._new_session)()
+            session = sessions(False)
             try:
                 view = _BatchView(session, events, self.settings, lock=not self.sqlite)
                 outcomes = [self._decide(session, view, event) for event in events]
