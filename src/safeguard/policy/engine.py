@@ -506,7 +506,7 @@ class _BatchView:
                 "updated_at": now,
                 "version": (entry.version or 0) + 1,
             }
-            for cid, entry in self.conversations.items()
+            for cid, entry in sorted(self.conversations.items())  # one lock order everywhere
             if entry.state is not None
         ]
 
