@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from safeguard.accounts.models import AccountSignal, ContactEvent, ContactPermission
 from safeguard.accounts.service import set_connection, upsert_account
 from safeguard.config import Settings
+from safeguard.policy import engine as policy_engine
 from safeguard.policy.engine import MessageEngine, MessageEvent
 from safeguard.policy.models import ConversationRow, MessageDecisionRow
 from safeguard.store.db import dispose_engines, get_sessionmaker, session_scope
@@ -152,10 +153,27 @@ def test_repeated_account_inputs_are_written_by_the_unlocked_batch(url: str) -> 
     assert row.message_count == row.state["message_count"] == 3
 
 
+def test_a_burst_of_batches_that_need_the_locks_goes_straight_to_them(url: str) -> None:
+    """Deciding without locks first is wasted on batches that must be decided again under
+    them: after most recent ones did, batches skip it, trying again every PROBE-th batch."""
+    engine = _engine(url)
+    seen = _interleave(engine, lambda: None)
+    # Each batch is the sender's first platform-move signal in a new conversation.
+    for n in range(4 + policy_engine._Optimism.PROBE):
+        engine.process_many([MessageEvent(f"burst-{n}", f"b{n}", "adult-1", "add me on snap", ("child-1",))])
+    assert seen == ["needs lock"] * 5
+    quiet = [_event(f"q{n}", conversation="quiet") for n in range(2 * policy_engine._Optimism.PROBE)]
+    for event in quiet:  # batches that store as decided bring the unlocked path back
+        engine.process_many([event])
+    assert seen[-4:] == ["prepared", "stored", "prepared", "stored"]
+    assert engine.optimism.failure_rate < 0.5
+    with session_scope(url) as session:
+        decided = session.execute(select(func.count()).select_from(MessageDecisionRow)).scalar()
+    assert decided == 4 + 3 * policy_engine._Optimism.PROBE
+
+
 def test_the_postgresql_batch_write_names_every_column() -> None:
     """The one-statement PostgreSQL write lists each column; a new column must join it."""
-    from safeguard.policy import engine as policy_engine
-
     decisions = {name for name, _ in policy_engine._DECISION_ARRAYS}
     conversations = {name for name, _ in policy_engine._CONVERSATION_ARRAYS}
     signals = {name for name, _ in policy_engine._SIGNAL_ARRAYS}

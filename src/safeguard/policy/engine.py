@@ -526,6 +526,38 @@ def _sessions_on(connection: Connection) -> Sessions:
     return session
 
 
+class _Optimism:
+    """Whether deciding a batch without locks is worth it now.
+
+    It is wasted work when the batch must be decided again under the locks (a
+    first contact or signal, an escalation, a confirmation, a race). That is rare
+    on a platform that has been running, common in bursts (a new deployment, a
+    wave of new accounts). While most recent attempts failed, batches go straight
+    to the locked path, and every ``PROBE``-th one tries again.
+    """
+
+    PROBE = 8
+    DECAY = 0.8
+
+    def __init__(self) -> None:
+        self.failure_rate = 0.0
+        self._skipped = 0
+
+    def worth_trying(self) -> bool:
+        """True to decide the next batch without locks first."""
+        if self.failure_rate < 0.5:
+            return True
+        self._skipped += 1
+        if self._skipped >= self.PROBE:
+            self._skipped = 0
+            return True
+        return False
+
+    def record(self, stored: bool) -> None:
+        """Count an attempt: stored as decided, or decided again under the locks."""
+        self.failure_rate = self.DECAY * self.failure_rate + (1 - self.DECAY) * (0.0 if stored else 1.0)
+
+
 @dataclass(slots=True)
 class _Prepared:
     """A batch decided without the write lock: its reads and pending writes, and outcomes.
@@ -593,6 +625,7 @@ class MessageEngine:
         self._loop_tasks = 0  # running _loop_batches; counted down as each one finds no work
         self._running: set[asyncio.Task[None]] = set()
         self._autocommit_bind: Any = None
+        self.optimism = _Optimism()
 
     @contextmanager
     def writer(self) -> Iterator[None]:
@@ -704,7 +737,7 @@ class MessageEngine:
             taken = self._inline_queue[: self.max_batch]
             del self._inline_queue[: self.max_batch]
             pending = [_Pending(event) for event, _ in taken]
-            prepared = self._prepare([item.event for item in pending])
+            prepared = self._prepare_if_worth_it([item.event for item in pending])
             while not self._sqlite_writer.try_acquire():
                 await asyncio.sleep(INLINE_LOCK_RETRY_S)
             try:
@@ -818,6 +851,15 @@ class MessageEngine:
             raise exc
         return Outcome(stored.decision, created=False)
 
+    def _prepare_if_worth_it(self, events: list[MessageEvent], sessions: Sessions | None = None) -> _Prepared:
+        """``_prepare``, unless recent batches mostly had to be decided again under the locks."""
+        if not self.optimism.worth_trying():
+            return _Prepared(None, [])
+        prepared = self._prepare(events, sessions)
+        if prepared.view is None:
+            self.optimism.record(False)
+        return prepared
+
     def _prepare(self, events: list[MessageEvent], sessions: Sessions | None = None) -> _Prepared:
         """Decide ``events`` without the write lock (SQLite) or row locks (PostgreSQL, outside
         any transaction): reads only, writes kept for later."""
@@ -901,10 +943,11 @@ class MessageEngine:
         """
         sessions = sessions or self._new_session
         if prepared is None:
-            prepared = self._prepare(events, sessions)
+            prepared = self._prepare_if_worth_it(events, sessions)
         with self.writer():
             if prepared.view is not None:
                 outcomes = self._store_prepared(prepared, sessions)
+                self.optimism.record(outcomes is not None)
                 if outcomes is not None:
                     return outcomes
             # Reads and writes go through Core statements on the session's
