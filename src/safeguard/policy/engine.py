@@ -227,24 +227,24 @@ def _rows_select(prefix: str, columns: tuple[tuple[str, str], ...]) -> str:
     return sql
 
 
+def _insert_rows(table: str, prefix: str, columns: tuple[tuple[str, str], ...]) -> str:
+    names = ", ".join(name for name, _ in columns)
+    return f"INSERT INTO {table} ({names}) " + _rows_select(prefix, columns)
+
+
 # PostgreSQL: a batch's decisions and conversation states in one statement, one
 # array per column. Statements with one row per execution (executemany) run in
 # psycopg's pipeline mode, which on the event loop polls the socket until the
 # server answers; this is one round trip and one execution for the whole batch.
 # JSON values travel as one JSON document per column: psycopg escapes each
 # element of a text array in Python, which is slow for a conversation's state.
-_PG_STORE_BATCH = text(
-    "WITH stored AS (INSERT INTO message_decisions ("
-    + ", ".join(name for name, _ in _DECISION_ARRAYS)
-    + ") "
-    + _rows_select("d_", _DECISION_ARRAYS)
-    + ") INSERT INTO conversations ("
-    + ", ".join(name for name, _ in _CONVERSATION_ARRAYS)
-    + ") "
-    + _rows_select("c_", _CONVERSATION_ARRAYS)
+_STORE_DECISIONS = _insert_rows("message_decisions", "d_", _DECISION_ARRAYS)
+_UPSERT_CONVERSATIONS = (
+    _insert_rows("conversations", "c_", _CONVERSATION_ARRAYS)
     + " ON CONFLICT (id) DO UPDATE SET "
     + ", ".join(f"{name} = excluded.{name}" for name in _CONVERSATION_UPDATES)
 )
+_PG_STORE_BATCH = text(f"WITH stored AS ({_STORE_DECISIONS}) {_UPSERT_CONVERSATIONS}")
 
 
 _CONTACT_ARRAYS = (("sender_id", "VARCHAR"), ("recipient_id", "VARCHAR"), ("at", "TIMESTAMPTZ"))
@@ -257,11 +257,6 @@ _SIGNAL_ARRAYS = (
 )
 
 
-def _insert_rows(table: str, prefix: str, columns: tuple[tuple[str, str], ...]) -> str:
-    names = ", ".join(name for name, _ in columns)
-    return f"INSERT INTO {table} ({names}) " + _rows_select(prefix, columns)
-
-
 # PostgreSQL, a batch decided without row locks: everything it writes in one
 # statement, which on its own is one transaction (autocommit), so a batch costs
 # two round trips (read, write) instead of BEGIN, read, writes and COMMIT. Each
@@ -271,18 +266,13 @@ def _insert_rows(table: str, prefix: str, columns: tuple[tuple[str, str], ...]) 
 # was not, and so does a decision stored meanwhile (unique ``message_id``). The
 # batch is then decided again under the row locks.
 _PG_STORE_IF_UNCHANGED = text(
-    "WITH stored AS ("
-    + _insert_rows("message_decisions", "d_", _DECISION_ARRAYS)
-    + "), contacts AS ("
+    f"WITH stored AS ({_STORE_DECISIONS}), contacts AS ("
     + _insert_rows("contact_events", "k_", _CONTACT_ARRAYS)
     + "), signals AS ("
     + _insert_rows("account_signals", "s_", _SIGNAL_ARRAYS)
     + " ON CONFLICT (account_id, category, conversation_id) DO UPDATE SET"
     " count = account_signals.count + excluded.count, last_at = excluded.last_at"
-    + "), written AS ("
-    + _insert_rows("conversations", "c_", _CONVERSATION_ARRAYS)
-    + " ON CONFLICT (id) DO UPDATE SET "
-    + ", ".join(f"{name} = excluded.{name}" for name in _CONVERSATION_UPDATES)
+    + f"), written AS ({_UPSERT_CONVERSATIONS}"
     + " WHERE conversations.version = excluded.version - 1 RETURNING 1"
     + ") SELECT safeguard_all_written(CAST(:written AS INTEGER), (SELECT count(*) FROM written))"
 )
