@@ -11,18 +11,19 @@ write, inside PostgreSQL's one write statement.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterator
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, func, select, text
 
 from safeguard.accounts.models import AccountSignal, ContactEvent, ContactPermission
 from safeguard.accounts.service import set_connection, upsert_account
 from safeguard.config import Settings
 from safeguard.policy import engine as policy_engine
-from safeguard.policy.engine import MessageEngine, MessageEvent
+from safeguard.policy.engine import MessageEngine, MessageEvent, Outcome
 from safeguard.policy.models import ConversationRow, MessageDecisionRow
-from safeguard.store.db import dispose_engines, get_sessionmaker, session_scope
+from safeguard.store.db import ConnectionLost, dispose_engines, get_sessionmaker, session_scope
 from safeguard.text import load_detector
 
 
@@ -182,3 +183,112 @@ def test_the_postgresql_batch_write_names_every_column() -> None:
     assert conversations == set(ConversationRow.__table__.c.keys())
     assert signals == set(AccountSignal.__table__.c.keys())
     assert contacts == set(ContactEvent.__table__.c.keys()) - {"id"}  # id: generated
+
+
+# The service's PostgreSQL path: batches run on the event loop, and a batch decided
+# without locks is read and written with two statements on the driver's connection.
+on_postgresql = pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+
+
+def _on_loop(
+    engine: MessageEngine, batches: list[list[MessageEvent]], between: Callable[[], object] | None = None
+) -> tuple[list[list[Outcome]], list[str]]:
+    """Decide each batch on an event loop as the service does; returns the outcomes and how
+    each attempt on the driver's connection went. ``between`` runs once, after the first
+    batch was read and before it is written."""
+    seen: list[str] = []
+    store, decide = engine._store_on_driver, engine._decide
+
+    async def recorded(connection, events):  # type: ignore[no-untyped-def]
+        try:
+            outcomes = await store(connection, events)
+        except ConnectionLost:
+            seen.append("connection lost")
+            raise
+        seen.append("stored" if outcomes is not None else "under the locks")
+        return outcomes
+
+    def deciding(view, event):  # type: ignore[no-untyped-def]
+        nonlocal between
+        if between is not None:
+            between, run = None, between
+            run()
+        return decide(view, event)
+
+    engine._store_on_driver = recorded  # type: ignore[method-assign]
+    engine._decide = deciding  # type: ignore[method-assign]
+
+    async def run() -> list[list[Outcome]]:
+        await engine.start_on_loop()
+        try:
+            return [list(await asyncio.gather(*(engine.decide(e) for e in batch))) for batch in batches]
+        finally:
+            await engine.stop_on_loop()
+
+    return asyncio.run(run()), seen
+
+
+@on_postgresql
+def test_on_the_loop_a_quiet_batch_is_read_and_written_by_two_statements(url: str) -> None:
+    engine = _engine(url)
+    batch = [_event("m1"), _event("m2"), _event("m3", "see you at practice")]
+    outcomes, seen = _on_loop(engine, [batch, batch])
+    assert seen == ["stored", "stored"]
+    assert [o.created for o in outcomes[0]] == [True, True, True]
+    assert [o.created for o in outcomes[1]] == [False, False, False]  # replayed: the stored decisions
+    assert [o.decision for o in outcomes[1]] == [o.decision for o in outcomes[0]]
+    row = _conversation(url)
+    assert row.message_count == row.state["message_count"] == 3
+    assert row.version == 1
+    with session_scope(url) as session:
+        assert session.execute(select(func.count()).select_from(MessageDecisionRow)).scalar() == 3
+
+
+@on_postgresql
+def test_on_the_loop_a_conversation_written_meanwhile_is_decided_again_under_the_locks(url: str) -> None:
+    first, second = _engine(url), _engine(url)
+    second.process_many([_event("m0")])
+    outcomes, seen = _on_loop(
+        first, [[_event("m1")]], lambda: second.process_many([_event("other", "did you see the game")])
+    )
+    assert seen == ["under the locks"]
+    assert outcomes[0][0].created
+    row = _conversation(url)
+    assert row.message_count == row.state["message_count"] == 3
+    assert row.version == 3
+
+
+@on_postgresql
+def test_on_the_loop_a_batch_that_writes_as_it_decides_takes_the_locks(url: str) -> None:
+    engine = _engine(url)
+    outcomes, seen = _on_loop(engine, [[MessageEvent("c2", "k1", "child-2", "hi", ("adult-1",))]])
+    assert seen == ["under the locks"]
+    assert outcomes[0][0].created
+    with session_scope(url) as session:
+        confirmed = session.execute(select(ContactPermission.minor_id, ContactPermission.other_id)).all()
+    assert confirmed == [("child-2", "adult-1")]
+    assert _conversation(url, "c2").message_count == 1
+
+
+@on_postgresql
+def test_on_the_loop_a_connection_lost_under_the_driver_statements_is_retried(url: str) -> None:
+    engine = _engine(url)
+
+    def end_the_loop_connections() -> None:
+        admin = create_engine(url)
+        try:
+            with admin.connect() as connection:
+                connection.execute(
+                    text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = "
+                        "current_database() AND pid <> pg_backend_pid() AND application_name = ''"
+                    )
+                )
+        finally:
+            admin.dispose()
+
+    outcomes, seen = _on_loop(engine, [[_event("m1")], [_event("m2")]], end_the_loop_connections)
+    assert seen == ["connection lost", "stored", "stored"]
+    assert all(o.created for batch in outcomes for o in batch)
+    row = _conversation(url)
+    assert row.message_count == row.state["message_count"] == 2

@@ -125,12 +125,19 @@ def create_loop_engine(
     )
 
 
+class ConnectionLost(Exception):
+    """The database connection went away under a statement sent on the driver's own
+    connection (the pool has been told to drop it)."""
+
+
 def is_disconnect(error: BaseException) -> bool:
     """True when ``error`` is the database connection going away (server restart, network).
 
     The pool has dropped the connection; the transaction is rolled back, or
     committed if the loss came during ``COMMIT``: retry only idempotent work.
     """
+    if isinstance(error, ConnectionLost):
+        return True
     return isinstance(error, DBAPIError) and error.connection_invalidated
 
 
