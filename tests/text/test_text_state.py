@@ -4,11 +4,23 @@ and the JSON round trip the store relies on."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
+import orjson
 import pytest
 
 from safeguard.ingest.records import Message
 from safeguard.text import ConversationState, Detector, MessageAssessment, Stage
+from safeguard.text.categories import STAGE_ORDER
+from safeguard.text.scoring import BREADTH_MIN_EVIDENCE
+from safeguard.text.state import (
+    MAX_KEPT_SIGNALS,
+    PRUNE_SLACK,
+    SIGNAL_FIELDS,
+    STATE_VERSION,
+    Signal,
+    _SignalLog,
+)
 
 ADULT, CHILD = "gaz_unknown", "mia_13"
 # A leaflet-level grooming script: rapport, age probe, flattery, platform move,
@@ -189,34 +201,168 @@ def test_from_dict_rejects_other_versions(fast_detector: Detector) -> None:
         ConversationState.from_dict(fast_detector, data)
 
 
-def test_states_saved_by_version_1_still_load(fast_detector: Detector) -> None:
-    from safeguard.text.state import SIGNAL_FIELDS
-
+@pytest.mark.parametrize("version", [1, 2])
+def test_states_saved_by_older_versions_still_load(fast_detector: Detector, version: int) -> None:
     original = fast_detector.new_conversation("c1")
     for m in messages():
         original.add_message(m)
     current = original.to_dict()
-    assert current["signals"] and all(isinstance(row, list) for row in current["signals"])
-    as_dicts = [dict(zip(SIGNAL_FIELDS, row, strict=True)) for row in current["signals"]]
-    old = {**current, "version": 1, "signals": as_dicts}
+    assert current["version"] == STATE_VERSION == 3 and "signals" not in current
+    rows = orjson.loads(current["signal_rows"])
+    assert rows and all(isinstance(row, list) for row in rows)
+    as_dicts = [dict(zip(SIGNAL_FIELDS, row, strict=True)) for row in rows]
+    old = {k: v for k, v in current.items() if k not in ("signal_rows", "signal_count", "signal_stages")}
+    old |= {"version": version, "signals": as_dicts if version == 1 else rows}
     restored = ConversationState.from_dict(fast_detector, json.loads(json.dumps(old)))
-    assert restored.to_dict() == current
     assert restored.signals == original.signals and restored.stages == original.stages
+    assert restored.stage == original.stage and restored.risk == original.risk
+    resaved = restored.to_dict()
+    assert resaved == current and orjson.loads(resaved["signal_rows"]) == rows
     # Rows instead of dicts: the saved signals (most of a long conversation's state,
     # rewritten with every batch of its messages) are much smaller.
-    assert len(json.dumps(current["signals"])) < 0.7 * len(json.dumps(old["signals"]))
+    assert len(json.dumps(rows)) < 0.7 * len(json.dumps(as_dicts))
 
 
 def test_kept_signals_are_bounded(fast_detector: Detector) -> None:
-    from safeguard.text.state import MAX_KEPT_SIGNALS
-
     state = fast_detector.new_conversation("long")
     state.add_message(Message("long", "0", ADULT, "how old are you?", None, "unknown"))
-    for i in range(MAX_KEPT_SIGNALS + 50):
+    for i in range(MAX_KEPT_SIGNALS + PRUNE_SLACK + 50):
         state.add_message(Message("long", str(i + 1), ADULT, "send me a pic of you", None, "unknown"))
-    assert len(state.signals) <= MAX_KEPT_SIGNALS + 11
+        assert state._signal_log.count <= MAX_KEPT_SIGNALS + PRUNE_SLACK
+    assert len(state.signals) <= MAX_KEPT_SIGNALS + PRUNE_SLACK + len(state._image_signals)
     assert any(s.category == "age_location_probe" for s in state.signals)  # first of its category kept
-    assert state.message_count == MAX_KEPT_SIGNALS + 51
+    assert state.message_count == MAX_KEPT_SIGNALS + PRUNE_SLACK + 51
+
+
+# -- saved signal rows: opaque JSON text on the restore -> add_message -> save path --
+
+
+def long_messages(cycles: int, cid: str = "c1") -> list[Message]:
+    """The script repeated (six signals a cycle): enough cycles cross the pruning limit."""
+    return [
+        Message(cid, f"{cid}-{k}-{i}", sender, text, None, BANDS[sender])
+        for k in range(cycles)
+        for i, (sender, text) in enumerate(SCRIPT)
+    ]
+
+
+def store_round_trip(state: ConversationState) -> ConversationState:
+    """Save and restore as the service does (orjson, non-string keys allowed)."""
+    text = orjson.dumps(state.to_dict(), option=orjson.OPT_NON_STR_KEYS)
+    return ConversationState.from_dict(state.detector, orjson.loads(text))
+
+
+def stages_from_signals(state: ConversationState) -> list[str]:
+    """``stages`` computed from the signal objects, as before the pairs were kept."""
+    evidence = state.evidence
+    reached = {s.stage for s in state.signals if evidence.get(s.category, 0.0) >= BREADTH_MIN_EVIDENCE}
+    return [s.value for s in STAGE_ORDER if s.value in reached]
+
+
+@pytest.mark.parametrize("batch", [1, 4, 23])
+def test_saving_between_batches_matches_a_state_never_saved(fast_detector: Detector, batch: int) -> None:
+    msgs = long_messages(60)  # 360 signals: pruned a few times
+    direct = fast_detector.new_conversation("c1")
+    saved = fast_detector.new_conversation("c1")
+    for start in range(0, len(msgs), batch):
+        for m in msgs[start : start + batch]:
+            assert saved.add_message(m) == direct.add_message(m)
+        saved = store_round_trip(saved)
+        assert saved._signal_log.count <= MAX_KEPT_SIGNALS + PRUNE_SLACK
+        assert (saved.stage, saved.stages, saved.risk) == (direct.stage, direct.stages, direct.risk)
+    assert saved.signals == direct.signals
+    assert saved.stages == direct.stages == stages_from_signals(direct)
+    assert saved.to_dict() == direct.to_dict()
+    rows = [s.to_row() for s in direct._signal_log.signals()]
+    assert saved.to_dict()["signal_rows"] == orjson.dumps(rows).decode()
+    assert saved.to_dict()["signal_count"] == len(rows)
+
+
+def test_the_hot_path_does_not_parse_the_saved_rows(fast_detector: Detector) -> None:
+    direct, _ = feed(fast_detector, messages())
+    restored = store_round_trip(direct)
+    for m in [Message("c1", "x1", CHILD, "see you at football practice", None, "teen"), *messages()[:3]]:
+        direct.add_message(m)
+        restored.add_message(m)
+    saved = restored.to_dict()
+    assert not restored._signal_log.parsed  # appended, counted and staged without parsing
+    assert saved == direct.to_dict() and restored.stage == direct.stage
+    assert restored.signals == direct.signals and restored._signal_log.parsed
+    # Saved text that is not JSON at all passes through untouched.
+    bad = {**direct.to_dict(), "signal_rows": "[{not json}]"}
+    state = ConversationState.from_dict(fast_detector, bad)
+    state.add_message(Message("c1", "x2", ADULT, "add me on snap", None, "unknown"))
+    assert state.to_dict()["signal_rows"].startswith("[{not json},[")
+    assert state.stages == direct.stages
+
+
+def _signal(i: int, category: str, weight: float, stage: str = "friendship_forming") -> Signal:
+    return Signal(category, i, f"hello {i}", weight, "test", stage, "a", str(i))
+
+
+def _pruned(rows: list[list[Any]]) -> list[list[Any]]:
+    """The pruning rule: the strongest MAX_KEPT_SIGNALS plus each category's first."""
+    firsts: dict[str, int] = {}
+    for i, row in enumerate(rows):
+        firsts.setdefault(row[0], i)
+    strongest = sorted(range(len(rows)), key=lambda i: -rows[i][3])[:MAX_KEPT_SIGNALS]
+    keep = set(strongest) | set(firsts.values())
+    return [row for i, row in enumerate(rows) if i in keep]
+
+
+def store_log_round_trip(log: _SignalLog) -> _SignalLog:
+    """Save and restore the log alone, its three saved values through JSON."""
+    saved = orjson.loads(orjson.dumps([log.to_json(), log.count, log.saved_pairs()]))
+    return _SignalLog.restore(*saved)
+
+
+def test_pruning_has_hysteresis_and_keeps_the_strongest_and_firsts() -> None:
+    # A weak first secrecy signal in the "exclusivity" stage, later ones elsewhere.
+    log = _SignalLog.restore("[]", 0, [])
+    log.extend([_signal(0, "secrecy", 0.01, "exclusivity"), _signal(1, "secrecy", 0.02, "exclusivity")])
+    expected = [s.to_row() for s in log.signals()]
+    prunes = 0
+    for i in range(2, 2 + 3 * (MAX_KEPT_SIGNALS + PRUNE_SLACK)):
+        signal = _signal(i, ("flattery_trust", "secrecy", "meeting")[i % 3], round((i * 37 % 101) / 100, 2))
+        before = log.count
+        log.extend([signal])
+        expected.append(signal.to_row())
+        if len(expected) > MAX_KEPT_SIGNALS + PRUNE_SLACK:
+            expected = _pruned(expected)
+            prunes += 1
+            assert log.count < before  # pruned back, well below the limit
+            assert log.pairs == {(r[0], r[5]) for r in expected}
+        assert log.count == len(expected) <= MAX_KEPT_SIGNALS + PRUNE_SLACK
+        if i % 97 == 0:
+            log = store_log_round_trip(log)
+    assert prunes >= 2
+    assert log.rows == expected and [s.to_row() for s in log.signals()] == expected
+    assert log.pairs == {(r[0], r[5]) for r in expected}
+    assert ("secrecy", "exclusivity") in log.pairs  # secrecy's first signal, however weak
+    assert [r[1] for r in expected] == sorted(r[1] for r in expected)  # message order
+
+
+def test_pruning_recomputes_the_stage_pairs() -> None:
+    log = _SignalLog.restore("[]", 0, [])
+    log.extend([_signal(0, "secrecy", 0.9, "exclusivity"), _signal(1, "secrecy", 0.01, "sexual")])
+    log.extend([_signal(i, "flattery_trust", 0.5) for i in range(2, 2 + MAX_KEPT_SIGNALS + PRUNE_SLACK)])
+    assert ("secrecy", "sexual") not in log.pairs  # its only signal in that stage was pruned
+    assert log.pairs == {("secrecy", "exclusivity"), ("flattery_trust", "friendship_forming")}
+
+
+def test_empty_and_never_saved_logs_serialise_to_json(fast_detector: Detector) -> None:
+    assert _SignalLog().to_json() == "[]" and _SignalLog.load([]).to_json() == "[]"
+    empty = fast_detector.new_conversation("e").to_dict()
+    assert orjson.loads(empty["signal_rows"]) == [] and empty["signal_count"] == 0
+    assert empty["signal_stages"] == []
+    state, _ = feed(fast_detector, messages())
+    rows = [s.to_row() for s in state._signal_log.signals()]
+    assert orjson.loads(state.to_dict()["signal_rows"]) == orjson.loads(orjson.dumps(rows))
+    for text in ("[]", "[ ]", json.dumps(rows[:2])):  # also text not written by orjson
+        log = _SignalLog.restore(text, len(json.loads(text)), [])
+        log.extend([Signal(*row) for row in rows[2:4]])
+        assert json.loads(log.to_json()) == json.loads(text) + json.loads(json.dumps(rows[2:4]))
+        assert log.to_json() == log.to_json()  # saving twice adds nothing
 
 
 def test_game_lobby_opener_does_not_hide_a_later_meeting(fast_detector: Detector) -> None:

@@ -21,6 +21,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+import orjson
+
 from safeguard.ingest.records import Message
 from safeguard.text.categories import CATEGORIES, STAGE_ORDER, Stage
 from safeguard.text.scoring import (
@@ -36,6 +38,9 @@ if TYPE_CHECKING:
     from safeguard.text.detector import Detector
 
 MAX_KEPT_SIGNALS = 200
+# Signals the log may hold past MAX_KEPT_SIGNALS before it is pruned back: a
+# restored log is pruned (so parsed) once per this many new signals, not on every one.
+PRUNE_SLACK = 56
 EMBEDDING_BUDGET = 24  # messages per conversation that may reach the embedding stage
 EMBEDDING_MIN_MESSAGES = 4
 
@@ -47,8 +52,10 @@ TOPIC_DAMPEN = 0.5
 # over many messages); a game lobby must not excuse a later meeting request.
 CONVERSATION_TOPICS = frozenset({"secrecy"})
 YOUNG_SENDER_DAMPEN = 0.5
-STATE_VERSION = 2  # 2: signals saved as rows (lists in SIGNAL_FIELDS order); 1: as dicts
-READABLE_STATE_VERSIONS = (1, 2)
+# 3: signals saved as one JSON text of rows, with their count and (category, stage) pairs;
+# 2: as a list of rows (lists in SIGNAL_FIELDS order); 1: as a list of dicts.
+STATE_VERSION = 3
+READABLE_STATE_VERSIONS = (1, 2, 3)
 IMAGE_REQUEST = "image_request"
 # An image_request hit at least this strong is a request for pictures; a hit a
 # harmless context dampened ("send me a pic of the receipt") is not.
@@ -113,42 +120,120 @@ class _SignalLog:
     """The kept signals of a conversation, held in their saved (row) form.
 
     The service restores and saves a conversation's state for every batch of
-    its messages; turning up to ``MAX_KEPT_SIGNALS`` saved signals into objects
-    and back each time cost more than scoring the message, so objects are
-    built only when the signals are read (explanations, case evidence). Rows
-    are lists rather than dicts: a long conversation's saved state is then
-    about half the size (it is rewritten with every batch of its messages).
+    its messages, and a message needs only to append rows, count them and know
+    the (category, stage) pairs seen. So a restored log keeps the saved rows as
+    their JSON text, unparsed, plus the rows added since; saving splices the new
+    rows into that text. The text is parsed only when the rows are read (the
+    ``signals`` objects, explanations, case evidence) or pruned. Rows are lists
+    rather than dicts: a long conversation's saved state is about half the size.
+
+    Pruning has hysteresis: once the log holds more than ``MAX_KEPT_SIGNALS +
+    PRUNE_SLACK`` rows it keeps the strongest ``MAX_KEPT_SIGNALS`` and each
+    category's first, in message order.
     """
 
-    __slots__ = ("_objects", "rows")
+    __slots__ = ("_count", "_new", "_objects", "_pairs", "_rows", "_text")
 
-    def __init__(self, rows: list[list[Any]] | None = None) -> None:
-        self.rows: list[list[Any]] = rows or []
+    def __init__(self) -> None:
+        # Every row is parse(_text) + _new while _text is set, and _rows once parsed.
+        self._text: str | None = "[]"  # None: dump _rows (after a prune, or rows saved as lists)
+        self._new: list[list[Any]] = []
+        self._rows: list[list[Any]] | None = []
+        self._count = 0
+        self._pairs: set[tuple[str, str]] = set()
         self._objects: list[Signal] | None = None
 
     @classmethod
     def load(cls, saved: list[Any]) -> _SignalLog:
-        """Rows as saved by any readable state version (version 1 saved dicts)."""
-        return cls(
+        """Rows saved as a list by state versions 1 (dicts) and 2 (lists)."""
+        log = cls()
+        log._set_rows(
             [[row.get(f) for f in SIGNAL_FIELDS] if isinstance(row, dict) else list(row) for row in saved]
         )
+        return log
+
+    @classmethod
+    def restore(cls, text: str, count: int, pairs: Iterable[Sequence[str]]) -> _SignalLog:
+        """Rows saved as JSON text (state version 3), left unparsed."""
+        log = cls()
+        log._text = text
+        log._rows = None
+        log._count = count
+        log._pairs = {(c, s) for c, s in pairs}
+        return log
+
+    def _set_rows(self, rows: list[list[Any]]) -> None:
+        self._rows = rows
+        self._text = None
+        self._new = []
+        self._count = len(rows)
+        self._pairs = {(str(r[_CATEGORY]), str(r[_STAGE])) for r in rows}
+
+    @property
+    def parsed(self) -> bool:
+        """Whether the rows are held as lists (built or parsed), not only as saved text."""
+        return self._rows is not None
+
+    @property
+    def rows(self) -> list[list[Any]]:
+        """Every kept row, in message order (parses the saved text)."""
+        if self._rows is None:
+            self._rows = orjson.loads(self._text or "[]")
+            self._rows.extend(self._new)
+        return self._rows
+
+    @property
+    def count(self) -> int:
+        """How many rows are kept (known without parsing)."""
+        return self._count
+
+    @property
+    def pairs(self) -> set[tuple[str, str]]:
+        """The distinct (category, stage) of the kept rows."""
+        return self._pairs
 
     def extend(self, signals: list[Signal]) -> None:
-        """Add new signals; past the limit keep the strongest and each category's first."""
+        """Add new signals; past the limit and its slack prune (see the class docstring)."""
         if not signals:
             return
-        self.rows.extend(s.to_row() for s in signals)
+        new = [s.to_row() for s in signals]
+        if self._text is not None:
+            self._new.extend(new)
+        if self._rows is not None:
+            self._rows.extend(new)
         if self._objects is not None:
             self._objects.extend(signals)
-        if len(self.rows) > MAX_KEPT_SIGNALS:
-            firsts: dict[str, int] = {}
-            for i, row in enumerate(self.rows):
-                firsts.setdefault(row[_CATEGORY], i)
-            strongest = sorted(range(len(self.rows)), key=lambda i: -self.rows[i][_WEIGHT])
-            keep = set(strongest[:MAX_KEPT_SIGNALS]) | set(firsts.values())
-            self.rows = [row for i, row in enumerate(self.rows) if i in keep]
-            if self._objects is not None:
-                self._objects = [s for i, s in enumerate(self._objects) if i in keep]
+        self._count += len(new)
+        self._pairs.update((str(s.category), str(s.stage)) for s in signals)
+        if self._count > MAX_KEPT_SIGNALS + PRUNE_SLACK:
+            self._prune()
+
+    def _prune(self) -> None:
+        """Keep the strongest ``MAX_KEPT_SIGNALS`` and each category's first."""
+        rows = self.rows
+        firsts: dict[str, int] = {}
+        for i, row in enumerate(rows):
+            firsts.setdefault(row[_CATEGORY], i)
+        strongest = sorted(range(len(rows)), key=lambda i: -rows[i][_WEIGHT])
+        keep = set(strongest[:MAX_KEPT_SIGNALS]) | set(firsts.values())
+        if self._objects is not None:
+            self._objects = [s for i, s in enumerate(self._objects) if i in keep]
+        self._set_rows([row for i, row in enumerate(rows) if i in keep])
+
+    def to_json(self) -> str:
+        """The rows as a JSON array (``orjson.dumps(rows)``); old rows are not parsed."""
+        if self._text is None:
+            self._text = orjson.dumps(self._rows).decode()
+        elif self._new:
+            added = orjson.dumps(self._new).decode()
+            head = self._text.rstrip()[:-1].rstrip()  # the saved array without its "]"
+            self._text = head + ("" if head.endswith("[") else ",") + added[1:]
+            self._new = []
+        return self._text
+
+    def saved_pairs(self) -> list[list[str]]:
+        """The (category, stage) pairs as saved: sorted 2-lists."""
+        return [[c, s] for c, s in sorted(self._pairs)]
 
     def signals(self) -> list[Signal]:
         """The kept signals as objects, in message order."""
@@ -513,7 +598,7 @@ class ConversationState:
         evidence = self.evidence
         reached = set()
         for category, stage in [
-            *((r[_CATEGORY], r[_STAGE]) for r in self._signal_log.rows),
+            *self._signal_log.pairs,
             *((s.category, s.stage) for s in self._image_signals),
         ]:
             if evidence.get(category, 0.0) >= BREADTH_MIN_EVIDENCE:
@@ -575,7 +660,10 @@ class ConversationState:
                 a: {"remaining": e.remaining, "child_remaining": e.child_remaining}
                 for a, e in self._authors.items()
             },
-            "signals": list(self._signal_log.rows),  # rows in SIGNAL_FIELDS order
+            # Rows in SIGNAL_FIELDS order as one JSON text, unparsed on restore.
+            "signal_rows": self._signal_log.to_json(),
+            "signal_count": self._signal_log.count,
+            "signal_stages": self._signal_log.saved_pairs(),
             "embedded_count": self.embedded_count,
             "embedding_mass": self.embedding_mass,
             "embedding_remaining": self.embedding_remaining,
@@ -606,7 +694,12 @@ class ConversationState:
             a: _Evidence(dict(e["remaining"]), float(e["child_remaining"]))
             for a, e in data.get("authors", {}).items()
         }
-        state._signal_log = _SignalLog.load(data.get("signals", []))
+        if data["version"] < 3:
+            state._signal_log = _SignalLog.load(data.get("signals", []))
+        else:
+            state._signal_log = _SignalLog.restore(
+                data.get("signal_rows", "[]"), int(data.get("signal_count", 0)), data.get("signal_stages", ())
+            )
         state.embedded_count = int(data.get("embedded_count", 0))
         state.embedding_mass = float(data.get("embedding_mass", 0.0))
         state.embedding_remaining = float(data.get("embedding_remaining", 1.0))
