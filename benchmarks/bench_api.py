@@ -590,16 +590,18 @@ def report(results: dict[str, list[dict]], args: argparse.Namespace) -> str:
         "so the lock covers only the check, the writes and the commit, and two processes "
         "use both cores: throughput follows the server CPU per message, on cores the load "
         "generator shares. PostgreSQL: each server process runs up to three batches at once "
-        "on its event loop (async psycopg). A batch is decided from one read that takes no "
+        "on its event loop (async psycopg); requests queued together (every client waiting "
+        "for its answer) are shared between them, at least 8 per batch, so one batch is "
+        "decided while the database reads or writes another. A batch is decided from one "
+        "read that takes no "
         "locks, then written by one statement (its own transaction) that writes each "
         "conversation only at the version it read and fails as a whole if one has moved on; "
         "such a batch, and one that writes as it decides, is decided again with its "
-        "conversations locked. Two round trips per batch, prepared once with a generic plan. "
-        "The server's CPU per message, PostgreSQL's own and the load generator's share the "
-        "two cores, so throughput follows their sum. With 16 connections the requests in "
-        "flight mostly sit in the one running batch, so the server and the database work in "
-        "turn; 32 connections keep both busy, at a higher p50. The database on its own "
-        "machine moves that limit.",
+        "conversations locked. Two round trips per batch, prepared once with a generic plan, "
+        "sent on the driver's connection without an ORM session. The server's CPU per "
+        "message, PostgreSQL's own and the load generator's share the two cores, so "
+        "throughput follows their sum; 32 connections keep more batches in flight than 16, "
+        "at a higher p50. The database on its own machine moves that limit.",
         "",
     ]
     return "\n".join(lines)

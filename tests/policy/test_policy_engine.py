@@ -292,3 +292,41 @@ def test_on_the_loop_a_connection_lost_under_the_driver_statements_is_retried(ur
     assert all(o.created for batch in outcomes for o in batch)
     row = _conversation(url)
     assert row.message_count == row.state["message_count"] == 2
+
+
+@on_postgresql
+def test_on_the_loop_a_closed_burst_is_split_so_batches_overlap(url: str) -> None:
+    """32 requests queued at once (every client waiting): the three runners each take a
+    share, so one batch is decided while the database reads or writes another."""
+    engine = _engine(url)
+    sizes: list[int] = []
+    store = engine._store_on_driver
+
+    async def recorded(connection, events):  # type: ignore[no-untyped-def]
+        sizes.append(len(events))
+        return await store(connection, events)
+
+    engine._store_on_driver = recorded  # type: ignore[method-assign]
+    burst = [_event(f"b{i}", conversation=f"burst-{i}") for i in range(32)]
+    outcomes, _ = _on_loop(engine, [burst])
+    assert sizes == [11, 11, 10]
+    assert all(o.created for o in outcomes[0])
+    with session_scope(url) as session:
+        assert session.execute(select(func.count()).select_from(MessageDecisionRow)).scalar() == 32
+
+
+def test_loop_batch_size_shares_the_queue_between_free_runners() -> None:
+    engine = MessageEngine.__new__(MessageEngine)
+    engine.max_batch = 64
+    for tasks, busy, queued, expected in [
+        (3, 0, 32, 11),  # three free runners: a third each
+        (3, 0, 16, 8),  # not below the minimum
+        (3, 1, 40, 20),
+        (1, 0, 40, 40),  # the only free runner takes it all
+        (1, 0, 100, 64),  # up to max_batch
+        (3, 2, 5, 8),  # fewer than the minimum queued: all of them
+    ]:
+        engine._loop_tasks, engine._loop_busy = tasks, busy
+        engine._loop_queue = [None] * queued  # type: ignore[list-item]
+        assert engine._loop_batch_size() == expected, (tasks, busy, queued)
+    assert policy_engine.LOOP_SPLIT_MIN == 8

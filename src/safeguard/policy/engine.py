@@ -70,6 +70,7 @@ from safeguard.store.db import (
 INLINE_LOCK_RETRY_S = 0.0005  # while another process holds the SQLite write lock
 log = structlog.get_logger("safeguard.policy")
 
+LOOP_SPLIT_MIN = 8  # events a loop batch takes at least, when more are queued (see _loop_batch_size)
 POSTGRES_WRITERS = 3  # concurrent decision transactions per process on PostgreSQL
 
 
@@ -670,6 +671,7 @@ class MessageEngine:
         self._loop_engine: AsyncEngine | None = None
         self._loop_queue: list[tuple[MessageEvent, asyncio.Future[Outcome]]] = []
         self._loop_tasks = 0  # running _loop_batches; counted down as each one finds no work
+        self._loop_busy = 0  # of those, the ones deciding a batch now
         self._running: set[asyncio.Task[None]] = set()
         self._autocommit_bind: Any = None
         self.optimism = _Optimism()
@@ -756,8 +758,10 @@ class MessageEngine:
             # No await between the last check of the queue and the count going down:
             # an event queued while the count is at its limit always finds a runner.
             while self._loop_queue:
-                taken = self._loop_queue[: self.max_batch]
-                del self._loop_queue[: self.max_batch]
+                size = self._loop_batch_size()
+                taken = self._loop_queue[:size]
+                del self._loop_queue[:size]
+                self._loop_busy += 1
                 pending = [_Pending(event) for event, _ in taken]
                 for attempt in range(2):
                     try:
@@ -778,9 +782,23 @@ class MessageEngine:
                         for item in pending:  # never leave a caller waiting
                             item.fail(exc)
                     break
+                self._loop_busy -= 1
                 _settle(taken, pending)
         finally:
             self._loop_tasks -= 1
+
+    def _loop_batch_size(self) -> int:
+        """How many queued events the next loop batch takes: a share for each runner
+        free to take one, at least ``LOOP_SPLIT_MIN``.
+
+        A closed burst of requests (every client waiting for an answer) would
+        otherwise make one batch, and the process would have nothing to do while
+        the database works on it; split, one batch is decided while the database
+        reads or writes another.
+        """
+        free = max(1, self._loop_tasks - self._loop_busy)
+        share = -(-len(self._loop_queue) // free)
+        return min(self.max_batch, max(LOOP_SPLIT_MIN, share))
 
     async def _store_on_driver(
         self, connection: AsyncConnection, events: list[MessageEvent]
