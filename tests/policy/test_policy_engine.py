@@ -309,7 +309,7 @@ def test_on_the_loop_a_closed_burst_is_split_so_batches_overlap(url: str) -> Non
     engine._store_on_driver = recorded  # type: ignore[method-assign]
     burst = [_event(f"b{i}", conversation=f"burst-{i}") for i in range(32)]
     outcomes, _ = _on_loop(engine, [burst])
-    assert sizes == [11, 11, 10]
+    assert sorted(sizes) == [10, 11, 11]  # in the order their connections came
     assert all(o.created for o in outcomes[0])
     with session_scope(url) as session:
         assert session.execute(select(func.count()).select_from(MessageDecisionRow)).scalar() == 32
