@@ -761,31 +761,38 @@ class MessageEngine:
                 size = self._loop_batch_size()
                 taken = self._loop_queue[:size]
                 del self._loop_queue[:size]
-                self._loop_busy += 1
                 pending = [_Pending(event) for event, _ in taken]
-                for attempt in range(2):
-                    try:
-                        assert self._loop_engine is not None  # only stop_on_loop clears it, once idle
-                        async with self._loop_engine.connect() as connection:
-                            outcomes = await self._store_on_driver(connection, [p.event for p in pending])
-                            if outcomes is None:
-                                await connection.run_sync(self._commit_on, pending)
-                            else:
-                                for item, outcome in zip(pending, outcomes, strict=True):
-                                    item.resolve(outcome)
-                    except Exception as exc:
-                        if attempt == 0 and is_disconnect(exc):
-                            # A pooled connection outlived a database restart: the
-                            # batch again on a new one (decisions are idempotent).
-                            log.warning("database connection lost; batch retried", error=type(exc).__name__)
-                            continue
-                        for item in pending:  # never leave a caller waiting
-                            item.fail(exc)
-                    break
-                self._loop_busy -= 1
+                self._loop_busy += 1
+                try:
+                    await self._run_loop_batch(pending)
+                finally:
+                    self._loop_busy -= 1
                 _settle(taken, pending)
         finally:
             self._loop_tasks -= 1
+
+    async def _run_loop_batch(self, pending: list[_Pending]) -> None:
+        """Decide and store ``pending`` on one of the loop's connections; every item ends
+        resolved or failed."""
+        for attempt in range(2):
+            try:
+                assert self._loop_engine is not None  # only stop_on_loop clears it, once idle
+                async with self._loop_engine.connect() as connection:
+                    outcomes = await self._store_on_driver(connection, [p.event for p in pending])
+                    if outcomes is None:
+                        await connection.run_sync(self._commit_on, pending)
+                    else:
+                        for item, outcome in zip(pending, outcomes, strict=True):
+                            item.resolve(outcome)
+            except Exception as exc:
+                if attempt == 0 and is_disconnect(exc):
+                    # A pooled connection outlived a database restart: the
+                    # batch again on a new one (decisions are idempotent).
+                    log.warning("database connection lost; batch retried", error=type(exc).__name__)
+                    continue
+                for item in pending:  # never leave a caller waiting
+                    item.fail(exc)
+            break
 
     def _loop_batch_size(self) -> int:
         """How many queued events the next loop batch takes: a share for each runner
