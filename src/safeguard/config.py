@@ -129,15 +129,93 @@ class Webhooks(BaseModel):
     poll_seconds: float = Field(1.0, gt=0)
 
 
+class MediaLimits(BaseModel):
+    """Image limits, checked from the file's header before any pixel is decoded, and what
+    happens to an image that cannot be screened for nudity when a child or teen takes part."""
+
+    max_image_side: int = Field(
+        10_000, ge=64, le=65_535, description="widest or tallest image accepted, in pixels"
+    )
+    max_image_pixels: int = Field(
+        40_000_000, ge=4096, le=178_956_970, description="largest image accepted (width x height)"
+    )
+    max_screen_aspect: float = Field(
+        20.0,
+        ge=1,
+        description="longest to shortest side beyond which the nudity model cannot screen an image "
+        "(it would see a sliver): such an image counts as unscreened",
+    )
+    unscreened_images: str = Field(
+        "protect",
+        pattern="^(protect|refuse)$",
+        description="an image that could not be screened while a child or teen takes part: protect "
+        "(blur_and_warn a child recipient, warn_before_send a child sender) or refuse (422)",
+    )
+
+
 class ApiLimits(BaseModel):
     """Request-size and per-key rate limits."""
 
     max_body_bytes: int = Field(64 * 1024, ge=1024)
     max_media_bytes: int = Field(16 * 1024 * 1024, ge=1024)
-    rate_per_second: float = Field(5000.0, gt=0, description="sustained requests per key")
-    burst: int = Field(10000, ge=1)
+    rate_per_second: float = Field(
+        2000.0, gt=0, description="sustained requests per API key (2 cores decide about 1,000 a second)"
+    )
+    burst: int = Field(4000, ge=1, description="requests per API key in a burst")
+    sender_limits: str = Field(
+        "10/second;120/minute;2000/hour",
+        description="messages one sender account may submit (limits notation; empty for none): "
+        "a person typing stays far below, a script spraying children does not",
+    )
+    rate_limit_storage: str = Field(
+        "memory://",
+        description="where rate-limit counters live: memory:// (per process; serve --workers shares the "
+        "limits out) or redis://host:port/db (shared by every worker and instance)",
+    )
     max_recipients: int = Field(256, ge=1, le=256, description="recipients per message")
     max_candidates: int = Field(1000, ge=1, le=1000, description="candidates per filter call")
+
+
+class HttpFront(BaseModel):
+    """What the HTTP front accepts before any route runs: Host names and header size."""
+
+    allowed_hosts: list[str] | None = Field(
+        None,
+        description="Host header values requests may name (e.g. console.example.org, *.example.org); "
+        "None = the loopback names plus the interface given to `safeguard serve --host`",
+    )
+    max_header_bytes: int = Field(
+        32 * 1024,
+        ge=1024,
+        le=1024 * 1024,
+        description="request line plus headers, in bytes; larger requests get 431",
+    )
+
+
+class Audit(BaseModel):
+    """Tamper evidence for the audit chain: a signing key kept outside the database,
+    signed checkpoints of the chain's head, and digests of the decision table."""
+
+    key_path: Path | None = Field(
+        None, description="Ed25519 signing key (PEM, mode 0600); default <data_dir>/audit-key.pem"
+    )
+    public_key_path: Path | None = Field(
+        None, description="its public key, for verifiers; default <key_path>.pub"
+    )
+    checkpoint_path: Path | None = Field(
+        None, description="signed checkpoints, one JSON line each; default <data_dir>/audit-checkpoints.jsonl"
+    )
+    checkpoints: bool = Field(True, description="the service signs checkpoints and digests decisions")
+    checkpoint_interval_seconds: float = Field(
+        300, gt=0, description="how often the service digests decisions and signs a checkpoint"
+    )
+    decision_grace_seconds: float = Field(
+        60, ge=0, description="decisions younger than this are left for the next digest"
+    )
+    decision_window_seconds: float = Field(
+        3600, gt=0, description="widest created_at range one decision digest covers"
+    )
+    max_digests_per_run: int = Field(200, ge=1, description="digest records appended per run at most")
 
 
 class Settings(BaseSettings):
@@ -163,6 +241,9 @@ class Settings(BaseSettings):
     retention: Retention = Field(default_factory=Retention)
     webhooks: Webhooks = Field(default_factory=Webhooks)
     api: ApiLimits = Field(default_factory=ApiLimits)
+    audit: Audit = Field(default_factory=Audit)
+    http: HttpFront = Field(default_factory=HttpFront)
+    media: MediaLimits = Field(default_factory=MediaLimits)
 
     @classmethod
     def settings_customise_sources(

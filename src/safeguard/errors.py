@@ -34,3 +34,7 @@ class InputError(SafeguardError):
             where.append(f"field '{self.field}'")
         prefix = ", ".join(where)
         return f"{prefix}: {self.reason}" if prefix else self.reason
+
+
+class ConflictError(InputError):
+    """A request that contradicts what is stored under its key (API 409)."""

@@ -52,7 +52,8 @@ def test_purge_keeps_recent_rows_and_open_escalations(db_url: str) -> None:
         counts = purge_expired(session, settings, now=now)
     assert counts == {"message_decisions": 1, "contact_events": 1, "conversations": 1, "escalations": 1}
     with session_scope(db_url) as session:
-        assert session.get(MessageDecisionRow, "new") and not session.get(MessageDecisionRow, "old")
+        assert session.get(MessageDecisionRow, ("c", "new"))
+        assert not session.get(MessageDecisionRow, ("c", "old"))
         assert session.execute(select(func.count()).select_from(ContactEvent)).scalar() == 1
         assert session.get(EscalationRow, "open") is not None
         assert session.get(EscalationRow, "closed") is None

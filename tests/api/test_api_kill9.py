@@ -38,7 +38,13 @@ TEXTS = ["hi", "how was school", "add me on snap", "lol", "don't tell anyone", "
 
 def _start(db_url: str, port: int) -> subprocess.Popen[bytes]:
     # The fast lexicon path keeps the run short; durability does not depend on it.
-    env = {**os.environ, "SAFEGUARD_DATABASE_URL": db_url, "SAFEGUARD_DETECTOR_EMBEDDINGS": "false"}
+    # One sender sends hundreds of messages here: no per-sender limit in a load run.
+    env = {
+        **os.environ,
+        "SAFEGUARD_DATABASE_URL": db_url,
+        "SAFEGUARD_DETECTOR_EMBEDDINGS": "false",
+        "SAFEGUARD_API__SENDER_LIMITS": "",
+    }
     server = subprocess.Popen(
         [SAFEGUARD, "serve", "--port", str(port), "--log-level", "warning"],
         env=env,

@@ -219,14 +219,14 @@ def test_invalid_nudity_score_names_the_field(service: Service, score: str) -> N
     assert response.json()["detail"].startswith("field 'nudity_score': ")
 
 
-def test_without_the_nudity_extra_media_is_allowed_with_a_reason(
+def test_without_the_nudity_extra_media_to_a_child_is_blurred_with_a_reason(
     service: Service, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(nudity, "nudity_available", lambda: False)
     response = upload(service, "adult-1", "child-1")
     assert response.status_code == 200, response.text
     body = response.json()
-    assert body["action"] == "allow" and "nudity" not in body
+    assert body["action"] == "warn_recipient" and body["nudity"]["screened"] is False
     assert [r["code"] for r in body["reasons"]] == ["nudity_unavailable"]
     assert "not screened" in body["reasons"][0]["detail"]
 

@@ -62,7 +62,7 @@ def test_risk_holds_then_escalates_and_opens_a_case(service: Service) -> None:
         assert case.message_id == "m2" and case.conversation_id == "conv-1"
         assert {s["category"] for s in case.evidence["signals"]} >= {"meeting", "coercion"}
         assert "grooming_risk_escalate" in [r["code"] for r in case.reasons]
-        stored = session.get(MessageDecisionRow, "m2")
+        stored = session.get(MessageDecisionRow, ("conv-1", "m2"))
         assert stored.case_id == escalated["case_id"]
 
 
@@ -97,7 +97,7 @@ def test_repeat_message_id_returns_the_first_decision(service: Service) -> None:
             "conversation_id": "c",
             "message_id": "dup",
             "sender_id": "adult-1",
-            "text": "ESCALATE",
+            "text": "hello",
             "recipient_ids": ["child-1"],
         },
         headers=service.auth(),
@@ -106,6 +106,19 @@ def test_repeat_message_id_returns_the_first_decision(service: Service) -> None:
     assert again.json() == first.json()
     assert again.headers["idempotent-replay"] == "true"
     assert "idempotent-replay" not in first.headers
+    # The same key with other text is another request, not a retry (tests/security).
+    other = service.client.post(
+        "/v1/messages",
+        json={
+            "conversation_id": "c",
+            "message_id": "dup",
+            "sender_id": "adult-1",
+            "text": "ESCALATE",
+            "recipient_ids": ["child-1"],
+        },
+        headers=service.auth(),
+    )
+    assert other.status_code == 409 and other.json()["field"] == "text"
     with session_scope(service.url) as session:
         count = session.execute(select(func.count()).select_from(MessageDecisionRow)).scalar()
         conversation = session.get(ConversationRow, "c")
@@ -216,8 +229,11 @@ def test_default_detector_is_wired_in(make_service) -> None:  # type: ignore[no-
     )
 
 
-def test_concurrent_requests_of_one_conversation_lose_no_update(service: Service) -> None:
+def test_concurrent_requests_of_one_conversation_lose_no_update(make_service) -> None:  # type: ignore[no-untyped-def]
     """Through HTTP: on PostgreSQL the batches run on the event loop, several at once."""
+    service = make_service(api={"sender_limits": ""})  # one sender, 90 messages at once
+    service.put_account("adult-2", "adult")
+    service.put_account("child-1", "child")
     errors = _in_threads(
         lambda worker, i: service.message(
             "adult-2", ["child-1"], "hi", message_id=f"h{worker}-{i}", conversation_id="busy"
@@ -252,4 +268,4 @@ def test_a_lost_database_connection_is_retried_not_failed(service: Service) -> N
     assert decision["action"] == "allow"
     with session_scope(service.url) as session:
         assert session.get(ConversationRow, "conv-1").message_count == 2
-        assert session.get(MessageDecisionRow, "after") is not None
+        assert session.get(MessageDecisionRow, ("conv-1", "after")) is not None

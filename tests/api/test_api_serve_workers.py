@@ -55,6 +55,7 @@ def test_two_workers_decide_each_message_once(db_url: str, tmp_path: Path) -> No
         **os.environ,
         "SAFEGUARD_DATABASE_URL": db_url,
         "SAFEGUARD_DETECTOR_EMBEDDINGS": "false",
+        "SAFEGUARD_API__SENDER_LIMITS": "",  # a load run: few senders, many messages
         "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
     }
     server = subprocess.Popen(

@@ -103,9 +103,17 @@ def test_cli_purge_and_verify(sqlite_url: str, monkeypatch) -> None:  # type: ig
     settings = get_settings()
     case_id = _case(sqlite_url, settings)
     with session_scope(sqlite_url) as session:
+        reported = session.get(CaseRow, case_id).reported_at  # type: ignore[union-attr]
         session.execute(text("UPDATE cases SET reported_at = :t"), {"t": utcnow() - timedelta(days=2)})
     runner = CliRunner()
     result = runner.invoke(app, ["cases", "purge"])
+    assert result.exit_code == 0, result.output
+    # A retention clock moved in the table (not in the chain) does not get evidence purged.
+    assert json.loads(result.output)["case_ids"] == []
+    assert list(json.loads(result.output)["refused"]) == [case_id]
+    with session_scope(sqlite_url) as session:
+        session.execute(text("UPDATE cases SET reported_at = :t"), {"t": reported})
+    result = runner.invoke(app, ["cases", "purge", "--days", "0"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["case_ids"] == [case_id]
     verified = runner.invoke(app, ["audit", "verify"])

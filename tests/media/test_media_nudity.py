@@ -140,6 +140,7 @@ def test_analyse_image_keeps_only_decision_score_and_pdq(photos_dir: Path) -> No
         "action",
         "sender_action",
         "recipient_action",
+        "screened",
         "score",
         "threshold",
         "reasons",
@@ -195,6 +196,60 @@ def test_nudenet_scorer_counts_only_exposed_nudity_classes() -> None:
     assert scorer(rgb) == pytest.approx(0.61)
     bgr = received[0]
     assert bgr.flags.c_contiguous and bgr.shape == (4, 5, 3) and int(bgr[0, 0, 2]) == 200
+
+
+def test_warm_loads_the_shared_model_once_from_many_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+    import threading
+    import time
+    import types
+
+    built: list[int] = []
+    seen: list[tuple[int, ...]] = []
+
+    class FakeDetector:
+        def __init__(self) -> None:
+            time.sleep(0.05)  # a slow load widens any race
+            built.append(1)
+
+        def detect(self, image: np.ndarray) -> list[dict]:
+            seen.append(image.shape)
+            return []
+
+    monkeypatch.setitem(sys.modules, "nudenet", types.SimpleNamespace(NudeDetector=FakeDetector))
+    monkeypatch.setattr(nudity, "nudity_available", lambda: True)
+    monkeypatch.setattr(nudity, "_default", None)
+    assert not nudity.is_warm()
+    results: list[bool] = []
+    threads = [threading.Thread(target=lambda: results.append(nudity.warm())) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == [True] * 8 and built == [1] and nudity.is_warm()
+    assert nudity.warm() and built == [1]
+    assert nudity.default_scorer() is nudity.default_scorer()
+    assert seen and all(max(shape[:2]) <= nudity.SCREEN_SIDE for shape in seen)
+    monkeypatch.setattr(nudity, "nudity_available", lambda: False)
+    assert nudity.warm() is False
+
+
+def test_the_model_is_never_given_more_than_the_screening_side() -> None:
+    received: list[tuple[int, ...]] = []
+
+    class FakeDetector:
+        def detect(self, image: np.ndarray) -> list[dict]:
+            received.append(image.shape)
+            return []
+
+    scorer = NudenetScorer()
+    scorer._detector = FakeDetector()
+    scorer(np.zeros((4_000, 200, 3), dtype=np.uint8))
+    assert received == [(nudity.SCREEN_SIDE, 32, 3)]
+    wide = Image.new("RGB", (3_000, 1_000), (10, 120, 200))
+    assert nudity.decode_rgb(png(wide)).shape == (213, nudity.SCREEN_SIDE, 3)
+    with pytest.raises(nudity.ImageUnscreenable, match=r"3000x100 pixels, 30:1"):
+        nudity.decode_rgb(png(Image.new("RGB", (3_000, 100))), max_aspect=20)
 
 
 # --------------------------------------------------------------------------- no writes

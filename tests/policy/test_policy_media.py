@@ -180,20 +180,27 @@ def test_hash_only_submission_with_a_device_score(env: Env) -> None:
     assert "nudity" not in unscored
 
 
-def test_missing_extra_is_a_reason_not_a_failure(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_extra_is_a_reason_and_protects_the_child(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(nudity, "nudity_available", lambda: False)
     body = env.decide(Submission("grown", ["kid"]), IMAGE)
-    assert body["action"] == "allow" and "nudity" not in body
+    assert body["action"] == "warn_recipient"
+    assert body["nudity"]["screened"] is False and body["nudity"]["action"] == "blur_and_warn"
+    assert body["nudity"]["text"] == nudity.UNSCREENED_RECIPIENT_TEXT
     assert [r["code"] for r in body["reasons"]] == ["nudity_unavailable"]
     assert "not screened" in body["reasons"][0]["detail"]
+    adults = env.decide(Submission("grown", ["grown2"]), IMAGE)
+    assert adults["action"] == "allow" and "nudity" not in adults and adults["reasons"] == []
 
 
-def test_a_broken_scorer_is_a_reason_not_a_failure(env: Env) -> None:
+def test_a_broken_scorer_is_a_reason_and_protects_the_child(env: Env) -> None:
     def broken(_rgb: np.ndarray) -> float:
         raise RuntimeError("model file damaged")
 
     body = env.decide(Submission("kid", ["grown"]), IMAGE, nudity_scorer=broken)
-    assert body["action"] == "allow" and [r["code"] for r in body["reasons"]] == ["nudity_unavailable"]
+    assert body["action"] == "require_confirmation"
+    assert body["nudity"]["action"] == "warn_before_send" and body["nudity"]["score"] is None
+    assert [r["code"] for r in body["reasons"]] == ["nudity_unscreened"]
+    assert "RuntimeError" in body["reasons"][0]["detail"]
 
 
 def test_a_bank_match_takes_precedence(env: Env, tmp_path: Path) -> None:

@@ -109,4 +109,4 @@ def test_api_formats_and_bad_range(scenario: Scenario) -> None:
     bad = h.client.get(
         "/v1/reports/transparency", params={"from": today, "to": "2000-01-01"}, headers=h.auth("review")
     )
-    assert bad.status_code == 400
+    assert bad.status_code == 422 and bad.json()["field"] == "to"  # like every bad query parameter

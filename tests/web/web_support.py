@@ -31,9 +31,14 @@ def csrf(html: str) -> str:
     return match.group(1)
 
 
+def browser(harness: Harness) -> TestClient:
+    """A fresh browser-like client on HTTPS (console cookies are Secure by default)."""
+    return TestClient(harness.client.app, base_url="https://testserver")
+
+
 def login(harness: Harness, username: str) -> TestClient:
     """A fresh browser-like client logged in as ``username``."""
-    client = TestClient(harness.client.app)
+    client = browser(harness)
     page = client.get("/console/login")
     response = client.post(
         "/console/login",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -15,15 +15,17 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from safeguard import __version__
 from safeguard.api.deps import KeyCache, Services
 from safeguard.api.fastpath import MessageFastPath
+from safeguard.api.hosts import RelativeRedirects, trusted_hosts
 from safeguard.api.logging import configure_logging
 from safeguard.api.maintenance import Maintenance
 from safeguard.api.metrics import Metrics
 from safeguard.api.middleware import ServiceMiddleware
-from safeguard.api.ratelimit import RateLimiter
+from safeguard.api.ratelimit import build_limiter
 from safeguard.api.routes import accounts, connections, health, media, messages
+from safeguard.api.warmup import Warmup
 from safeguard.api.webhooks import WebhookWorker, escalation_hook
 from safeguard.config import Settings, get_settings
-from safeguard.errors import InputError
+from safeguard.errors import ConflictError, InputError
 from safeguard.policy.engine import Detector, MessageEngine
 from safeguard.store.db import get_sessionmaker
 
@@ -62,21 +64,23 @@ def build_services(
 ) -> Services:
     """Wire store, detector, engine and helpers for one app (or one worker)."""
     factory = get_sessionmaker(database_url or settings.resolved_database_url())
-    engine = MessageEngine(
-        factory,
-        detector if detector is not None else default_detector(settings),
-        settings,
-        on_escalation=escalation_hook(settings),
-    )
+    detector = detector if detector is not None else default_detector(settings)
+    engine = MessageEngine(factory, detector, settings, on_escalation=escalation_hook(settings))
     return Services(
         settings=settings,
         session_factory=factory,
         engine=engine,
         keys=KeyCache(factory),
-        limiter=RateLimiter(settings.api.rate_per_second, settings.api.burst),
+        limiter=build_limiter(
+            settings.api.rate_per_second,
+            settings.api.burst,
+            settings.api.sender_limits,
+            settings.api.rate_limit_storage,
+        ),
         metrics=Metrics(),
         webhooks=WebhookWorker(factory, settings, writer=engine.writer),
         maintenance=Maintenance(factory, settings, engine.writer),
+        warmup=Warmup(detector),
     )
 
 
@@ -85,19 +89,36 @@ def _field(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(parts) or "body"
 
 
+def _error(error: dict[str, Any]) -> dict[str, str]:
+    """One validation error as ``{field, message}``; a body that is not JSON names the
+    body, with the byte offset in the message (FastAPI puts the offset in ``loc``)."""
+    loc = tuple(error.get("loc", ()))
+    if error.get("type") == "json_invalid":
+        position = f" at byte {loc[1]}" if len(loc) > 1 else ""
+        reason = (error.get("ctx") or {}).get("error", "")
+        return {"field": "body", "message": f"not valid JSON{position}" + (f" ({reason})" if reason else "")}
+    return {"field": _field(loc), "message": error.get("msg", "invalid")}
+
+
 def create_app(
     settings: Settings | None = None,
     *,
     detector: Detector | None = None,
     database_url: str | None = None,
+    allowed_hosts: Sequence[str] | None = None,
 ) -> FastAPI:
-    """The Safeguard HTTP service (OpenAPI at ``/openapi.json``, docs at ``/docs``)."""
+    """The Safeguard HTTP service (OpenAPI at ``/openapi.json``, docs at ``/docs``).
+
+    Requests must name one of ``allowed_hosts`` (else ``settings.http.allowed_hosts``;
+    `safeguard serve` always passes a list); with neither, the Host is not checked.
+    """
     settings = settings or get_settings()
     configure_logging(settings.log_level)
     services = build_services(settings, detector=detector, database_url=database_url)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        services.warmup.start()
         services.webhooks.start()
         services.maintenance.start()
         await services.engine.start_on_loop()
@@ -120,9 +141,7 @@ def create_app(
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [
-            {"field": _field(e.get("loc", ())), "message": e.get("msg", "invalid")} for e in exc.errors()
-        ]
+        errors = [_error(e) for e in exc.errors()]
         first = errors[0] if errors else {"field": "body", "message": "invalid request"}
         return JSONResponse(
             {
@@ -135,7 +154,8 @@ def create_app(
 
     @app.exception_handler(InputError)
     async def input_error(_request: Request, exc: InputError) -> JSONResponse:
-        return JSONResponse({"detail": exc.describe(), "field": exc.field}, status_code=400)
+        status = 409 if isinstance(exc, ConflictError) else 400
+        return JSONResponse({"detail": exc.describe(), "field": exc.field}, status_code=status)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -150,12 +170,17 @@ def create_app(
     for module in (cases, reports, console):
         app.include_router(module.router)
     console.mount_static(app)
+    app.add_middleware(RelativeRedirects)
     # The service's own layer sits outside the framework's middleware: size limits,
     # metrics and logs for every request, and the message hot path in front.
     app.entry = ServiceMiddleware(
-        MessageFastPath(app.framework, services=services),
+        trusted_hosts(
+            MessageFastPath(app.framework, services=services),
+            allowed_hosts if allowed_hosts is not None else settings.http.allowed_hosts,
+        ),
         metrics=services.metrics,
         max_body_bytes=settings.api.max_body_bytes,
+        max_header_bytes=settings.http.max_header_bytes,
         large_body_paths={"/v1/media": settings.api.max_media_bytes},
     )
     return app

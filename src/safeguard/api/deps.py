@@ -17,6 +17,7 @@ from safeguard.accounts.keys import KeyInfo, hash_key, verify_key
 from safeguard.api.maintenance import Maintenance
 from safeguard.api.metrics import Metrics
 from safeguard.api.ratelimit import RateLimiter
+from safeguard.api.warmup import Warmup
 from safeguard.api.webhooks import WebhookWorker
 from safeguard.config import Settings
 from safeguard.policy.engine import MessageEngine
@@ -78,6 +79,7 @@ class Services:
     metrics: Metrics
     webhooks: WebhookWorker
     maintenance: Maintenance
+    warmup: Warmup
 
     @contextmanager
     def write(self) -> Iterator[Session]:
@@ -133,6 +135,7 @@ def require(*scopes: str) -> Callable[..., KeyInfo]:
             raise HTTPException(403, f"this API key lacks the '{needed}' scope")
         allowed, retry_after = services.limiter.allow(info.id)
         if not allowed:
+            services.metrics.rate_limited.labels("key").inc()
             raise HTTPException(
                 429,
                 "rate limit exceeded for this API key",

@@ -22,9 +22,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from safeguard.accounts.keys import KeyInfo
 from safeguard.api.deps import Services
-from safeguard.api.routes.messages import check_message, decide_message
+from safeguard.api.routes.messages import check_message, decide_message, sender_refusal
 from safeguard.api.schemas.messages import MessageIn
-from safeguard.errors import InputError
+from safeguard.errors import ConflictError, InputError
 
 log = structlog.get_logger("safeguard.api")
 
@@ -83,13 +83,22 @@ class MessageFastPath:
                 if allowed:
                     scope["route"] = _ROUTE
                     scope.setdefault("state", {})["key_id"] = info.id
-                    await self._answer(send, request)
+                    refused = sender_refusal(services, request)
+                    if refused is not None:
+                        headers = [(k.lower().encode(), v.encode()) for k, v in refused[1].items()]
+                        await _send(send, 429, orjson.dumps(refused[0]), b"application/json", headers)
+                    else:
+                        await self._answer(send, request)
                     return
         await self.app(scope, _replay(chunks, receive), send)
 
     async def _answer(self, send: Send, request: MessageIn) -> None:
         try:
             decision, extra = await decide_message(self.services, request)
+        except ConflictError as exc:
+            body = orjson.dumps({"detail": exc.describe(), "field": exc.field})
+            await _send(send, 409, body, b"application/json")
+            return
         except Exception:
             log.exception("message decision failed", route=PATH)
             await _send(send, 500, b"Internal Server Error", b"text/plain; charset=utf-8")

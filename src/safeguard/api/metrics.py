@@ -36,6 +36,12 @@ class Metrics:
             "Repeated message ids answered from the store",
             registry=self.registry,
         )
+        self.rate_limited = Counter(
+            "safeguard_rate_limited_total",
+            "Requests refused by a rate limit, by limit (key, sender)",
+            ["limit"],
+            registry=self.registry,
+        )
 
     def render(self) -> bytes:
         """The text exposition format (summed over the server's processes when there are several)."""

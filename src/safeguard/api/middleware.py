@@ -1,4 +1,4 @@
-"""ASGI middleware: request-size limits, metrics and one structured log line per request.
+"""ASGI middleware: request-size limits (headers and body), metrics and one structured log line per request.
 
 Logs carry method, route template, status, latency and key id: never bodies.
 """
@@ -16,7 +16,8 @@ log = structlog.get_logger("safeguard.api")
 
 
 class ServiceMiddleware:
-    """Rejects bodies over the limit with 413, records metrics, logs each request."""
+    """Rejects headers over the limit with 431 and bodies over it with 413, records metrics,
+    logs each request. (`safeguard serve` also stops oversized headers while they arrive.)"""
 
     def __init__(
         self,
@@ -25,11 +26,13 @@ class ServiceMiddleware:
         metrics: Metrics,
         max_body_bytes: int,
         large_body_paths: dict[str, int],
+        max_header_bytes: int = 32 * 1024,
     ) -> None:
         self.app = app
         self.metrics = metrics
         self.max_body_bytes = max_body_bytes
         self.large_body_paths = large_body_paths
+        self.max_header_bytes = max_header_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -70,7 +73,10 @@ class ServiceMiddleware:
 
         length = _content_length(scope)
         try:
-            if length is not None and length > limit:
+            if header_bytes(scope) > self.max_header_bytes:
+                await _refuse_headers(send, self.max_header_bytes)
+                status["code"] = 431
+            elif length is not None and length > limit:
                 await _reject(send, limit)
                 status["code"] = 413
             else:
@@ -90,6 +96,30 @@ class ServiceMiddleware:
                 ms=round(elapsed * 1000, 3),
                 key_id=state.get("key_id") if isinstance(state, dict) else None,
             )
+
+
+def header_bytes(scope: Scope) -> int:
+    """Bytes of the request's target and headers (names, values and separators)."""
+    size = len(scope.get("raw_path") or b"") + len(scope.get("query_string") or b"")
+    for name, value in scope.get("headers", ()):
+        size += len(name) + len(value) + 4
+    return size
+
+
+async def _refuse_headers(send: Send, limit: int) -> None:
+    body = b'{"detail":"request headers are larger than %d bytes","field":"headers"}' % limit
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 431,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
 
 
 def _content_length(scope: Scope) -> int | None:

@@ -23,7 +23,7 @@ from safeguard.cases.models import CaseEscalation, CaseRow
 from safeguard.cases.priority import TOP_TIER, priority, severity
 from safeguard.config import Settings
 from safeguard.errors import InputError, SafeguardError
-from safeguard.evidence import chain
+from safeguard.evidence import case_state, chain
 from safeguard.policy.models import EscalationRow, MessageDecisionRow
 from safeguard.policy.rules import is_minor
 from safeguard.policy.types import Party
@@ -145,6 +145,7 @@ def sync_from_escalations(session: Session, settings: Settings, limit: int = 500
             )
             session.add(case)
             action = "case_opened"
+            state_change = {"state": case_state.opened(case)}
         else:
             case.recipient_ids = list(dict.fromkeys([*case.recipient_ids, *recipients]))
             case.surface = surface_for(len(case.recipient_ids)) if kind != "account_risk" else case.surface
@@ -152,6 +153,7 @@ def sync_from_escalations(session: Session, settings: Settings, limit: int = 500
             case.risk = max(case.risk, float(row.risk or 0.0))
             case.categories = sort_categories(set(case.categories) | cats)
             action = "evidence_added"
+            state_change = {"merge": case_state.merged(float(row.risk or 0.0), child, cats)}
         session.add(CaseEscalation(escalation_id=row.id, case_id=case.id, linked_at=utcnow()))
         session.flush()
         chain.append(
@@ -172,6 +174,7 @@ def sync_from_escalations(session: Session, settings: Settings, limit: int = 500
                 "evidence": _minimal_evidence(row.evidence or {}),
                 "escalated_at": at.isoformat(),
                 "account": account_snapshot(session, row.subject_account_id, recipients),
+                **state_change,
             },
         )
         row.status = "queued"
@@ -262,7 +265,13 @@ def open_report(
         subject = subject or target_id
     elif target_type == "message":
         message_id = target_id
-        stored = session.get(MessageDecisionRow, target_id)
+        # A message id names a message within its conversation: the latest one reported.
+        stored = session.execute(
+            select(MessageDecisionRow)
+            .where(MessageDecisionRow.message_id == target_id)
+            .order_by(MessageDecisionRow.created_at.desc())
+            .limit(1)
+        ).scalar_one_or_none()
         if stored is not None:
             conversation_id = stored.conversation_id
             subject = subject or stored.sender_id
@@ -336,6 +345,7 @@ def open_report(
             "message_id": message_id,
             "decisions": decisions,
             "account": account_snapshot(session, subject, recipients),
+            "state": case_state.opened(case),
         },
     )
     return case
@@ -396,7 +406,12 @@ def open_appeal(
         action="appeal_opened",
         actor=f"user:{account_id}",
         case_id=case.id,
-        payload={"appeal_of": original.id, "statement": statement, "decision": original.decision},
+        payload={
+            "appeal_of": original.id,
+            "statement": statement,
+            "decision": original.decision,
+            "state": case_state.opened(case),
+        },
     )
     return case
 
@@ -498,9 +513,11 @@ def decide(
         raise InputError("this case's evidence has been purged", field="case_id")
     now = utcnow()
     _mark_reviewed(case)
-    if case.decided_at is None:
+    decided_now = case.decided_at is None
+    reported_now = decision in REPORTING and case.reported_at is None
+    if decided_now:
         case.decided_at = now
-    if decision in REPORTING and case.reported_at is None:
+    if reported_now:
         case.reported_at = now
     entry = {"decision": decision, "by": actor, "at": now.isoformat(), "note": note}
     case.actions = [*(case.actions or []), entry]
@@ -519,7 +536,11 @@ def decide(
         action="decision",
         actor=actor,
         case_id=case.id,
-        payload={"decision": decision, "note": note},
+        payload={
+            "decision": decision,
+            "note": note,
+            "state": case_state.decided(case, decided_now=decided_now, reported_now=reported_now),
+        },
     )
     if case.kind == "appeal" and case.appeal_of and decision == "overturn":
         original = resolve(session, case.appeal_of)
@@ -534,7 +555,7 @@ def decide(
             action="decision_overturned",
             actor=actor,
             case_id=original.id,
-            payload={"appeal": case.id},
+            payload={"appeal": case.id, "state": {"decision": original.decision}},
         )
     return case
 
@@ -565,7 +586,7 @@ def assign(
         action="assign",
         actor=actor,
         case_id=case.id,
-        payload={"from": previous, "to": case.assignee},
+        payload={"from": previous, "to": case.assignee, "state": {"assignee": case.assignee}},
     )
     return case
 
@@ -580,7 +601,7 @@ def set_legal_hold(session: Session, settings: Settings, case_id: str, *, hold: 
         action="legal_hold" if hold else "legal_hold_lifted",
         actor=actor,
         case_id=case.id,
-        payload={"legal_hold": hold},
+        payload={"legal_hold": hold, "state": {"legal_hold": bool(hold)}},
     )
     return case
 

@@ -1,5 +1,5 @@
-"""Commands: `report cybertipline|nca|transparency`, `audit verify`, `cases purge|export-feedback|legal-hold`,
-`console-user create`."""
+"""Commands: `report cybertipline|nca|transparency`, `audit verify|checkpoint|init-key`,
+`cases purge|export-feedback|legal-hold`, `console-user create`."""
 
 from __future__ import annotations
 
@@ -99,13 +99,11 @@ def report_transparency(
 ) -> None:
     """Transparency statistics: transparency-FROM-TO.csv and a self-contained .html with charts."""
     from safeguard.config import get_settings
-    from safeguard.errors import InputError
     from safeguard.reports import transparency
     from safeguard.store.db import session_scope
 
     first, last = _date(start, "--from"), _date(end, "--to")
-    if last < first:
-        raise InputError("must not be before --from", field="--to")
+    transparency.check_range(first, last, names=("--from", "--to"))
     with session_scope() as session:
         stats = transparency.compute(session, get_settings(), first, last)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -117,16 +115,91 @@ def report_transparency(
 
 
 @audit_app.command("verify")
-def audit_verify() -> None:
-    """Walk the evidence and audit chain; exit 1 naming the first bad record if tampered."""
-    from safeguard.evidence.chain import verify
+def audit_verify(
+    checkpoint: Annotated[
+        Path | None,
+        typer.Option(
+            "--checkpoint",
+            help="Signed checkpoints (JSON lines) to check the chain against (default: audit.checkpoint_path, if it exists).",
+        ),
+    ] = None,
+    public_key: Annotated[
+        Path | None,
+        typer.Option(
+            "--public-key",
+            help="The Ed25519 public key (PEM) that signed them (default: audit.public_key_path, else the signing key).",
+        ),
+    ] = None,
+) -> None:
+    """Check the chain, every signed checkpoint, and the cases and message_decisions tables.
+
+    Exit 0 when intact, 1 naming each failed check, 2 when a file cannot be used.
+    """
+    from safeguard.config import get_settings
+    from safeguard.errors import InputError
+    from safeguard.evidence.audit import audit, verification_inputs
     from safeguard.store.db import session_scope
 
+    try:
+        path, checkpoints, key = verification_inputs(get_settings(), checkpoint, public_key)
+    except InputError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
     with session_scope() as session:
-        result = verify(session)
-    typer.echo(result.describe())
-    if not result.ok:
+        report = audit(session, checkpoints, key)
+    if checkpoints:
+        typer.echo(f"checkpoints: {path}")
+    for line in report.lines():
+        typer.echo(line)
+    if not report.ok:
+        typer.echo(f"failed checks: {', '.join(report.failed_checks())}")
         raise typer.Exit(1)
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint() -> None:
+    """Digest due message decisions and append a signed checkpoint of the chain's head.
+
+    The checkpoint goes to audit.checkpoint_path (and to webhook targets subscribed to
+    audit_checkpoint); the service does this every audit.checkpoint_interval_seconds.
+    """
+    from safeguard.config import get_settings
+    from safeguard.errors import SafeguardError
+    from safeguard.evidence.upkeep import seal
+    from safeguard.store.db import get_sessionmaker
+
+    settings = get_settings()
+    try:
+        result = seal(get_sessionmaker(), settings, actor=_actor())
+    except SafeguardError as exc:
+        typer.echo(f"REFUSED: {exc}", err=True)
+        raise typer.Exit(1) from None
+    written = result.checkpoint
+    assert written is not None
+    if written.key_created:
+        typer.echo(f"created the audit signing key (key {written.checkpoint.key_id})")
+    typer.echo(
+        f"{len(result.digest_seqs)} decision digests appended; checkpoint of record {written.checkpoint.seq} "
+        f"signed by key {written.checkpoint.key_id}, appended to {written.path}"
+    )
+
+
+@audit_app.command("init-key")
+def audit_init_key() -> None:
+    """Create the Ed25519 audit signing key (mode 0600) and its public key, unless they exist."""
+    from safeguard.config import get_settings
+    from safeguard.errors import InputError
+    from safeguard.evidence import keys
+
+    settings = get_settings()
+    try:
+        key, created = keys.ensure_signing_key(settings)
+    except InputError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    state = "created" if created else "exists"
+    typer.echo(f"audit signing key {state}: {keys.key_path(settings)} (key {keys.key_id(key.public_key())})")
+    typer.echo(f"public key for verifiers: {keys.public_key_path(settings)}")
 
 
 @cases_app.command("purge")

@@ -2,11 +2,14 @@
 
 Scans the bundled example conversations and prints the risk report, then
 starts the safety service on SQLite with demo accounts loaded and prints its
-URL (``--no-serve`` stops after the report).
+URL (``--no-serve`` stops after the report). The demo is served over plain
+HTTP, so its console cookies go without ``Secure`` (a development setting,
+``SAFEGUARD_CONSOLE_SECURE_COOKIES=false``, unless the environment sets it).
 """
 
 from __future__ import annotations
 
+import os
 from importlib import resources
 from pathlib import Path
 from typing import Annotated
@@ -46,11 +49,13 @@ def demo(
     from safeguard.api.serve import run
     from safeguard.config import get_settings
 
+    os.environ.setdefault("SAFEGUARD_CONSOLE_SECURE_COOKIES", "false")
     settings = get_settings()
     load_demo_data(settings.resolved_database_url())
     console.print(
         f"\n[bold green]Safety service[/] on http://{host}:{port}  (OpenAPI docs: http://{host}:{port}/docs)"
         f"\nData: {settings.resolved_database_url()}  |  create an API key: "
         "[cyan]safeguard keys create --scope ingest --scope review[/]  |  Ctrl-C stops it."
+        "\n[yellow]Development mode[/]: console cookies are sent over plain HTTP (not Secure)."
     )
     run(host=host, port=port, log_level="warning")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -71,8 +72,7 @@ def append(
     """
     if kind not in KINDS:
         raise ValueError(f"unknown record kind {kind!r}")
-    session.execute(update(EvidenceHead).where(EvidenceHead.id == 1).values(seq=EvidenceHead.seq))
-    head = session.execute(select(EvidenceHead).where(EvidenceHead.id == 1).with_for_update()).scalar_one()
+    head = lock_head(session)
     body = canonical(payload)
     record = EvidenceRecord(
         seq=head.seq + 1,
@@ -92,6 +92,12 @@ def append(
     head.hash = record.hash
     session.flush()
     return record
+
+
+def lock_head(session: Session) -> EvidenceHead:
+    """The head row, locked for this transaction (writers of the chain queue up here)."""
+    session.execute(update(EvidenceHead).where(EvidenceHead.id == 1).values(seq=EvidenceHead.seq))
+    return session.execute(select(EvidenceHead).where(EvidenceHead.id == 1).with_for_update()).scalar_one()
 
 
 def payload_of(record: EvidenceRecord) -> dict | None:
@@ -126,57 +132,80 @@ class VerifyResult:
         return f"TAMPERED at record {self.first_bad_seq}: {self.problem}"
 
 
-def verify(session: Session, batch: int = 2000) -> VerifyResult:
+def iter_records(session: Session, *, after: int = 0, batch: int = 2000) -> Iterator[Any]:
+    """Every record after seq ``after``, in chain order, read ``batch`` at a time.
+
+    Rows carry the record's columns as attributes; they are not ORM objects, so
+    the session does not keep them and a walk of a long chain holds one batch.
+    """
+    table = EvidenceRecord.__table__
+    last = after
+    while True:
+        query = select(table).where(table.c.seq > last).order_by(table.c.seq).limit(batch)
+        rows = list(session.execute(query))
+        if not rows:
+            return
+        yield from rows
+        last = rows[-1].seq
+
+
+def verify(
+    session: Session, batch: int = 2000, visit: Callable[[EvidenceRecord], None] | None = None
+) -> VerifyResult:
     """Walk the chain in order and report the first record whose hash or link is wrong.
 
     Detects a changed field or payload (hash or digest mismatch), a deleted
     record (a gap, or a link to the wrong predecessor), reordered records
     (links out of order), records removed from the end (head mismatch), and a
-    payload erased without a ``purge`` record saying so.
+    payload erased without a ``purge`` record saying so. With ``visit``, the
+    walk goes on past a bad record and hands every record to ``visit``.
     """
     head = session.get(EvidenceHead, 1)
+    head_seq = head.seq if head else 0
+    head_hash = head.hash if head else GENESIS
     prev_hash = GENESIS
     expected_seq = 1
     count = 0
     purged_seqs: set[int] = set()
     erased: list[int] = []
     last = 0
-    while True:
-        rows = list(
-            session.execute(
-                select(EvidenceRecord)
-                .where(EvidenceRecord.seq > last)
-                .order_by(EvidenceRecord.seq)
-                .limit(batch)
-            ).scalars()
-        )
-        if not rows:
-            break
-        for record in rows:
-            count += 1
-            bad = _check(record, expected_seq, prev_hash)
-            if bad is not None:
-                return VerifyResult(False, count, record.seq, bad, head.seq if head else 0)
-            if record.payload is None:
-                erased.append(record.seq)
-            elif record.action == "purge":
-                purged_seqs.update(int(s) for s in json.loads(record.payload).get("erased_seqs", []))
-            prev_hash = record.hash
-            expected_seq = record.seq + 1
-            last = record.seq
-    head_seq = head.seq if head else 0
-    if head is not None and (head.seq != last or head.hash != prev_hash):
+    first_bad: VerifyResult | None = None
+    for record in iter_records(session, batch=batch):
+        count += 1
+        bad = _check(record, expected_seq, prev_hash)
+        if bad is not None and first_bad is None:
+            first_bad = VerifyResult(False, count, record.seq, bad, head_seq)
+            if visit is None:
+                return first_bad
+        if record.payload is None:
+            erased.append(record.seq)
+        elif record.action == "purge":
+            purged_seqs.update(int(s) for s in json.loads(record.payload).get("erased_seqs", []))
+        if visit is not None:
+            visit(record)
+        prev_hash = record.hash
+        expected_seq = record.seq + 1
+        last = record.seq
+    if first_bad is not None:
+        first_bad.records = count
+        return first_bad
+    if head is not None and (head_seq != last or head_hash != prev_hash):
         return VerifyResult(
             False,
             count,
             last + 1,
-            f"chain ends at record {last} but the head says {head.seq}: records removed from the end",
+            f"chain ends at record {last} but the head says {head_seq}: records removed from the end",
             head_seq,
         )
     for seq in erased:
         if seq not in purged_seqs:
             return VerifyResult(False, count, seq, "payload erased without a purge record", head_seq)
     return VerifyResult(True, count, head_seq=head_seq)
+
+
+def check_link(record: EvidenceRecord, expected_seq: int, prev_hash: str) -> str | None:
+    """What is wrong with ``record`` as the successor of ``prev_hash`` at ``expected_seq``, or None."""
+    return _check(record, expected_seq, prev_hash)
 
 
 def _check(record: EvidenceRecord, expected_seq: int, prev_hash: str) -> str | None:

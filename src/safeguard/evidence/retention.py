@@ -6,7 +6,10 @@ NCMEC or the NCA, or, if never reported, after it was decided. Open cases and
 cases under legal hold are never purged. Purging erases the payloads of the
 case's evidence records (the chain keeps their digests), strips the case row
 to the statistics it feeds, deletes the escalation rows behind it, and appends
-a ``purge`` record naming everything it removed.
+a ``purge`` record naming everything it removed (with each case's state
+then, so the chain still tells what the row must hold). A case whose row no
+longer matches the chain (a changed decision date or legal hold would move
+its retention clock) is refused and listed instead of purged.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from safeguard.accounts.models import utcnow
 from safeguard.cases.models import CaseEscalation, CaseRow
 from safeguard.cases.service import aware
 from safeguard.config import Settings
-from safeguard.evidence import chain
+from safeguard.evidence import case_state, chain
 from safeguard.evidence.models import EvidenceRecord
 from safeguard.policy.models import EscalationRow
 
@@ -34,6 +37,7 @@ class PurgeResult:
     erased_seqs: list[int] = field(default_factory=list)
     escalations_deleted: int = 0
     held: list[str] = field(default_factory=list)
+    refused: dict[str, str] = field(default_factory=dict)
     dry_run: bool = False
 
     def to_dict(self) -> dict:
@@ -43,6 +47,7 @@ class PurgeResult:
             "erased_seqs": self.erased_seqs,
             "escalations_deleted": self.escalations_deleted,
             "held": self.held,
+            "refused": self.refused,
             "dry_run": self.dry_run,
         }
 
@@ -78,6 +83,10 @@ def purge(
             continue
         if case.legal_hold:
             result.held.append(case.id)
+            continue
+        mismatch = _row_disagrees(session, case)
+        if mismatch is not None:
+            result.refused[case.id] = mismatch
             continue
         due.append(case)
     for case in due:
@@ -120,6 +129,7 @@ def purge(
             case.actions = [{"decision": a.get("decision"), "at": a.get("at")} for a in case.actions or []]
     if not dry_run and result.case_ids:
         session.flush()
+        states = {case.id: case_state.row_state(case) for case in due}
         chain.append(
             session,
             kind="audit",
@@ -130,6 +140,16 @@ def purge(
                 "erased_seqs": sorted(result.erased_seqs),
                 "escalations_deleted": result.escalations_deleted,
                 "retention_days": days,
+                "states": states,
             },
         )
     return result
+
+
+def _row_disagrees(session: Session, case: CaseRow) -> str | None:
+    """Why the case row does not match its chain records (it is then not purged), or None."""
+    trail = case_state.trail_for(case.id, chain.records_for_case(session, case.id))
+    diffs = case_state.differences(trail, case)
+    if not diffs:
+        return None
+    return "the row does not match the chain: " + case_state.describe(case.id, diffs)

@@ -161,7 +161,9 @@ class CleanXmlStream:
             try:
                 canonical = codecs.lookup(encoding).name
             except LookupError:
-                canonical = encoding
+                raise InputError(
+                    f"unknown encoding {encoding!r} in the XML declaration", path=self._name, line=1
+                ) from None
             if canonical not in ("utf-8", "ascii"):
                 self._passthrough = True  # let expat handle (or reject) the declared encoding
         return chunk
@@ -253,6 +255,8 @@ def _read_pan12(
                 raise InputError(f"malformed XML: {reason}", path=name, line=line) from None
             except DefusedXmlException as exc:
                 raise _defused_error(exc, name, parser.parser.CurrentLineNumber) from None
+            except (LookupError, ValueError) as exc:  # expat refuses the declared encoding
+                raise InputError(f"unsupported XML encoding: {exc}", path=name, line=1) from None
 
             tag = elem.tag
             if event == "start":

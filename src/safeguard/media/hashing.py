@@ -1,6 +1,13 @@
 """Hash media: PDQ (Meta's C++ reference via ``pdqhash``), MD5 and SHA-256 for
 images; vPDQ and MD5 for video (see :mod:`safeguard.media.video`).
 
+Every image is opened with :func:`open_image`, which reads its size from the
+header and refuses it, before any pixel is decoded, when a side or the pixel
+count is over the :class:`ImageLimits`. As in the reference hasher
+(``pdq/cpp/io/pdqio.cpp``), an image larger than 512 pixels on a side is
+sampled down to 512 x 512 (nearest neighbour, corner-aligned) before PDQ, so
+hashing costs one decode of the image and a fixed amount on top.
+
 Only hashes leave this module: the media bytes are never stored.
 """
 
@@ -11,25 +18,41 @@ import io
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from safeguard.errors import InputError
 
+if TYPE_CHECKING:
+    from PIL.Image import Image as PilImage
+
 __all__ = [
+    "ACCEPTED_FORMATS",
+    "DEFAULT_LIMITS",
     "MAX_IMAGE_PIXELS",
+    "MAX_IMAGE_SIDE",
     "PDQ_QUALITY_THRESHOLD",
     "ImageHashes",
+    "ImageLimits",
     "VideoHashes",
     "hash_file",
     "hash_image_bytes",
     "is_video",
+    "load_image",
+    "open_image",
 ]
 
 # PDQ hashes of images below this quality are too weak to act on (pdq/README).
 PDQ_QUALITY_THRESHOLD = 50
-# Larger images are refused before decoding (decompression bombs, 200 MP scans).
-MAX_IMAGE_PIXELS = 100_000_000
+# Larger images are refused before decoding (decompression bombs, 1-pixel-high strips);
+# the same defaults as the ``[media]`` settings.
+MAX_IMAGE_PIXELS = 40_000_000
+MAX_IMAGE_SIDE = 10_000
+# The reference hasher samples larger images down to this square before PDQ.
+PDQ_DOWNSAMPLE_SIDE = 512
+# Pillow decoders tried on uploads (EPS, PSD, ICO... are refused).
+ACCEPTED_FORMATS = ("JPEG", "PNG", "GIF", "BMP", "TIFF", "WEBP")
 # Files larger than this are refused before they are read into memory.
 MAX_IMAGE_BYTES = 256 * 1024 * 1024
 
@@ -48,6 +71,35 @@ _VIDEO_SUFFIXES = {
     ".3gp",
     ".ogv",
 }
+
+
+@dataclass(frozen=True, slots=True)
+class ImageLimits:
+    """Image size limits, checked from the header before any pixel is decoded."""
+
+    max_side: int = MAX_IMAGE_SIDE
+    max_pixels: int = MAX_IMAGE_PIXELS
+
+    def check(self, width: int, height: int, label: str | None = None) -> None:
+        """Raise :class:`InputError` when a ``width`` x ``height`` image is over a limit."""
+        if width <= 0 or height <= 0:
+            raise InputError(f"invalid image size {width}x{height}", path=label)
+        if width * height > self.max_pixels:
+            raise InputError(
+                f"image is {width}x{height} ({width * height / 1e6:.0f} megapixels); "
+                f"the limit is {self.max_pixels / 1e6:.0f} megapixels (max_image_pixels; "
+                "possible decompression bomb)",
+                path=label,
+            )
+        if max(width, height) > self.max_side:
+            raise InputError(
+                f"image is {width}x{height} pixels; each side may be at most {self.max_side} "
+                "pixels (max_image_side)",
+                path=label,
+            )
+
+
+DEFAULT_LIMITS = ImageLimits()
 
 
 @dataclass(frozen=True)
@@ -162,36 +214,40 @@ def _sniff(data: bytes) -> str | None:
     return next((name for magic, name in _SIGNATURES if data.startswith(magic)), None)
 
 
-def _decode(data: bytes, label: str | None, max_pixels: int):  # type: ignore[no-untyped-def]
-    """Decode image bytes to an RGB Pillow image, refusing bombs and broken files."""
+def open_image(data: bytes, *, limits: ImageLimits = DEFAULT_LIMITS, label: str | None = None) -> PilImage:
+    """Open image bytes as a Pillow image and check its size; no pixel is decoded yet.
+
+    Raises :class:`InputError` for empty, non-image or unsupported input, and for
+    an image over ``limits`` (read from its header, before decoding).
+    """
     from PIL import Image, UnidentifiedImageError
 
     if not data:
         raise InputError("empty file", path=label)
     try:
-        image = Image.open(io.BytesIO(data))
+        image = Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS)
     except Image.DecompressionBombError as exc:
         raise InputError(f"refused as a decompression bomb ({exc})", path=label) from None
     except UnidentifiedImageError:
         kind = _sniff(data)
         if kind:
             raise InputError(f"corrupt image (a {kind} header, undecodable)", path=label) from None
-        raise InputError("not an image (or an unsupported image format)", path=label) from None
+        raise InputError(
+            f"not an image (or an unsupported image format; accepted: {', '.join(ACCEPTED_FORMATS)})",
+            path=label,
+        ) from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise InputError(f"corrupt image ({exc})", path=label) from None
-    width, height = image.size
-    if width <= 0 or height <= 0:
-        raise InputError(f"invalid image size {width}x{height}", path=label)
-    if width * height > max_pixels:
-        raise InputError(
-            f"image is {width}x{height} ({width * height / 1e6:.0f} megapixels); "
-            f"the limit is {max_pixels / 1e6:.0f} megapixels (possible decompression bomb)",
-            path=label,
-        )
+    limits.check(*image.size, label=label)
+    return image
+
+
+def load_image(image: PilImage, label: str | None = None) -> PilImage:
+    """Decode an image from :func:`open_image`, mapping decoder failures to :class:`InputError`."""
+    from PIL import Image
+
     try:
         image.load()
-        if image.mode != "RGB":
-            image = image.convert("RGB")
     except Image.DecompressionBombError as exc:
         raise InputError(f"refused as a decompression bomb ({exc})", path=label) from None
     except (OSError, SyntaxError, ValueError, MemoryError) as exc:
@@ -199,23 +255,50 @@ def _decode(data: bytes, label: str | None, max_pixels: int):  # type: ignore[no
     return image
 
 
+def _pdq_pixels(image: PilImage) -> np.ndarray:
+    """RGB pixels PDQ hashes: the image, or the reference's 512 x 512 nearest-neighbour sample.
+
+    The sample (``CImg::resize``'s corner-aligned nearest neighbour: output x reads
+    input ``floor(x * width / 512)``) is taken in the image's own mode, before the
+    RGB conversion, so no full-size copy is made.
+    """
+    from PIL import Image
+
+    width, height = image.size
+    side = PDQ_DOWNSAMPLE_SIDE
+    if width > side or height > side:
+        sx, sy = width / side, height / side
+        image = image.transform(
+            (side, side),
+            Image.Transform.AFFINE,
+            (sx, 0, -sx / 2, 0, sy, -sy / 2),  # Pillow samples at pixel centres: shift by half
+            Image.Resampling.NEAREST,
+        )
+    if image.mode != "RGB":
+        image = image.convert("RGB")
+    return np.asarray(image)
+
+
 def hash_image_bytes(
     data: bytes,
     *,
     dihedral: bool = False,
     label: str | None = None,
-    max_pixels: int = MAX_IMAGE_PIXELS,
+    limits: ImageLimits = DEFAULT_LIMITS,
 ) -> ImageHashes:
     """PDQ hash and quality, MD5 and SHA-256 of an encoded image.
 
     With ``dihedral`` also the PDQ hashes of the 8 rotations/flips (the first is
     the image as given). Raises :class:`InputError` for empty, non-image,
-    truncated or oversized input.
+    truncated input, or input over ``limits`` (refused before decoding).
     """
     import pdqhash
 
-    image = _decode(data, label, max_pixels)
-    pixels = np.asarray(image)
+    image = load_image(open_image(data, limits=limits, label=label), label)
+    try:
+        pixels = _pdq_pixels(image)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"truncated or corrupt image ({exc})", path=label) from None
     if dihedral:
         vectors, quality = pdqhash.compute_dihedral(pixels)
         hashes = tuple(_bits_to_hex(v) for v in vectors)
@@ -253,7 +336,7 @@ def is_video(path: str | os.PathLike[str]) -> bool:
 
 
 def hash_file(
-    path: str | os.PathLike[str], *, dihedral: bool = False, max_pixels: int = MAX_IMAGE_PIXELS
+    path: str | os.PathLike[str], *, dihedral: bool = False, limits: ImageLimits = DEFAULT_LIMITS
 ) -> ImageHashes | VideoHashes:
     """Hash an image or video file; raises :class:`InputError` naming the file."""
     label = str(path)
@@ -276,7 +359,7 @@ def hash_file(
         data = p.read_bytes()
     except OSError as exc:
         raise InputError(f"cannot read file ({exc.strerror})", path=label) from None
-    return hash_image_bytes(data, dihedral=dihedral, label=label, max_pixels=max_pixels)
+    return hash_image_bytes(data, dihedral=dihedral, label=label, limits=limits)
 
 
 def file_digests(path: Path) -> tuple[str, str]:

@@ -13,6 +13,18 @@ Decisions (:func:`decide_image_for_minor`, a pure function):
   sharing images and where to get help, :data:`SENDER_TEXT`);
 - otherwise ``allow``.
 
+An image that cannot be screened while a protected account takes part (the
+extra is not installed, the model failed, or the image is too elongated for it:
+:class:`ImageUnscreenable`) is never silently allowed:
+:func:`decide_unscreened_image` (pure) gives the same protective actions, with
+the reason and texts that say it was not checked.
+
+The model never sees more than :data:`SCREEN_SIDE` pixels a side: images are
+decoded for screening at most that large (:func:`decode_rgb`; JPEGs are
+decoded at a reduced scale), after their size was checked from the header, so
+NudeNet's padding to a square costs a fixed amount whatever the upload.
+:func:`warm` loads the model ahead of the first image (idempotent, thread-safe).
+
 :func:`image_request_evidence` (pure) and :class:`ImageRequestTracker` turn an
 adult's repeated requests for images in one conversation (and nudity sent by
 or drawn from a child there) into extra ``image_request`` / ``coercion`` /
@@ -47,27 +59,35 @@ from safeguard.errors import SafeguardError
 if TYPE_CHECKING:
     import numpy as np
 
-    from safeguard.media.hashing import ImageHashes
+    from safeguard.media.hashing import ImageHashes, ImageLimits
 
 __all__ = [
     "INSTALL_HINT",
+    "MAX_SCREEN_ASPECT",
     "NUDITY_CLASSES",
     "NUDITY_THRESHOLD",
     "RECIPIENT_TEXT",
+    "SCREEN_SIDE",
     "SENDER_TEXT",
+    "UNSCREENED_RECIPIENT_TEXT",
+    "UNSCREENED_SENDER_TEXT",
     "EvidenceSignal",
     "ImageDecision",
     "ImageRequestEvent",
     "ImageRequestEvidence",
     "ImageRequestTracker",
+    "ImageUnscreenable",
     "NudenetScorer",
     "NudityUnavailable",
     "analyse_image",
     "decide_image_for_minor",
+    "decide_unscreened_image",
     "decode_rgb",
     "default_scorer",
     "image_request_evidence",
+    "is_warm",
     "nudity_available",
+    "warm",
 ]
 
 # NudeNet 3.4 labels that count as nudity (MALE_BREAST_EXPOSED, bellies, feet,
@@ -82,6 +102,10 @@ NUDITY_CLASSES = frozenset(
     }
 )
 NUDITY_THRESHOLD = 0.5
+# The longest side the model is given (its input is 320 x 320; it pads to a square first).
+SCREEN_SIDE = 640
+# Longest to shortest side beyond which an image cannot be screened (the ``[media]`` default).
+MAX_SCREEN_ASPECT = 20.0
 PROTECTED_BANDS: tuple[str, ...] = ("child", "teen")
 INSTALL_HINT = (
     "nudity detection needs the optional 'nudity' extra: pip install 'safeguard[nudity]' "
@@ -103,6 +127,20 @@ SENDER_TEXT = (
     "Childline and the Internet Watch Foundation's Report Remove (childline.org.uk/report-remove), "
     "or Take It Down (takeitdown.ncmec.org) outside the UK."
 )
+UNSCREENED_RECIPIENT_TEXT = (
+    "We've blurred this picture because we couldn't check it. You don't have to look at it. "
+    "If it upset you or you didn't ask for it, it's not your fault. "
+    "You can report it with one tap, block the person who sent it, and tell an adult you trust. "
+    "You can also talk to Childline for free, any time: 0800 1111 or childline.org.uk."
+)
+UNSCREENED_SENDER_TEXT = (
+    "We couldn't check this picture. Once you send a picture, "
+    "you can't control who sees it or where it ends up. "
+    "If someone is asking or pressuring you to send pictures, that's not okay and "
+    "it's not your fault: you can say no, block them and tell an adult you trust. "
+    "If a picture of you has been shared, Childline (childline.org.uk/report-remove) "
+    "or Take It Down (takeitdown.ncmec.org) can help have it taken down."
+)
 
 # numpy is imported where images are decoded, so the conversation state can use the
 # image-request evidence below without loading it.
@@ -114,6 +152,14 @@ class NudityUnavailable(SafeguardError):
 
     def __init__(self, detail: str = "") -> None:
         super().__init__(INSTALL_HINT + (f" ({detail})" if detail else ""))
+
+
+class ImageUnscreenable(SafeguardError):
+    """The image cannot be screened by the model (too elongated); ``reason`` says why."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,32 +187,65 @@ def nudity_available() -> bool:
     return True
 
 
-def decode_rgb(data: bytes) -> np.ndarray:
-    """Decode encoded image bytes to an ``(h, w, 3)`` uint8 RGB array, in memory.
+def decode_rgb(
+    data: bytes,
+    *,
+    limits: ImageLimits | None = None,
+    max_aspect: float | None = None,
+    side: int = SCREEN_SIDE,
+) -> np.ndarray:
+    """Decode image bytes for the model: an ``(h, w, 3)`` uint8 RGB array, in memory,
+    at most ``side`` pixels on its longest side (aspect ratio kept).
 
-    Same checks as hashing (empty, not an image, decompression bombs).
+    The size is checked from the header first (:func:`safeguard.media.hashing.open_image`:
+    ``limits``, and ``max_aspect`` when given, raising :class:`ImageUnscreenable`); a
+    JPEG is then decoded at a reduced scale, other formats decoded and shrunk.
     """
     import numpy as np
+    from PIL import Image
 
-    from safeguard.media.hashing import MAX_IMAGE_PIXELS, _decode
+    from safeguard.media.hashing import DEFAULT_LIMITS, load_image, open_image
 
-    return np.asarray(_decode(data, None, MAX_IMAGE_PIXELS))
+    image = open_image(data, limits=limits or DEFAULT_LIMITS)
+    width, height = image.size
+    aspect = max(width, height) / min(width, height)
+    if max_aspect is not None and aspect > max_aspect:
+        raise ImageUnscreenable(
+            f"image is {width}x{height} pixels, {aspect:.0f}:1; the nudity model screens images up to "
+            f"{max_aspect:g}:1 (max_screen_aspect)"
+        )
+    image.draft("RGB", (side, side))
+    image = load_image(image)
+    if image.mode != "RGB":
+        image = image.convert("RGB")
+    image.thumbnail((side, side), Image.Resampling.BILINEAR)
+    return np.asarray(image)
 
 
 class NudenetScorer:
     """Max confidence of the nudity classes from NudeNet's bundled 320n model.
 
-    The model is loaded lazily, once (thread-safe). NudeNet's ``detect`` takes a
-    numpy array, so nothing is written: we hand it the decoded image in the
-    BGR channel order its own byte decoder (``cv2.imdecode``) would produce.
+    The model is loaded once, on first use or by :meth:`load` (thread-safe).
+    NudeNet's ``detect`` takes a numpy array, so nothing is written: we hand it
+    the decoded image in the BGR channel order its own byte decoder
+    (``cv2.imdecode``) would produce, shrunk to ``max_side`` first when larger
+    (NudeNet pads to a square of the longest side before resizing).
     """
 
-    def __init__(self, threshold_classes: frozenset[str] = NUDITY_CLASSES) -> None:
+    def __init__(
+        self, threshold_classes: frozenset[str] = NUDITY_CLASSES, max_side: int = SCREEN_SIDE
+    ) -> None:
         self.classes = threshold_classes
+        self.max_side = max_side
         self._detector: Any = None
         self._lock = threading.Lock()
 
-    def _load(self) -> Any:
+    @property
+    def loaded(self) -> bool:
+        return self._detector is not None
+
+    def load(self) -> Any:
+        """Load the model now (idempotent); :class:`NudityUnavailable` without the extra."""
         if self._detector is None:
             with self._lock:
                 if self._detector is None:
@@ -177,12 +256,22 @@ class NudenetScorer:
                     self._detector = NudeDetector()
         return self._detector
 
+    _load = load
+
     def detections(self, rgb: np.ndarray) -> list[dict[str, Any]]:
         """NudeNet's raw detections (class, score, box) for an RGB array."""
         import numpy as np
 
-        bgr = np.ascontiguousarray(np.asarray(rgb, dtype=np.uint8)[:, :, ::-1])
-        return list(self._load().detect(bgr))
+        rgb = np.asarray(rgb, dtype=np.uint8)
+        height, width = rgb.shape[:2]
+        if max(height, width) > self.max_side:
+            import cv2
+
+            scale = self.max_side / max(height, width)
+            size = (max(1, round(width * scale)), max(1, round(height * scale)))
+            rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+        bgr = np.ascontiguousarray(rgb[:, :, ::-1])
+        return list(self.load().detect(bgr))
 
     def __call__(self, rgb: np.ndarray) -> float:
         return max(
@@ -192,6 +281,7 @@ class NudenetScorer:
 
 
 _default: NudenetScorer | None = None
+_default_lock = threading.Lock()
 
 
 def default_scorer() -> NudenetScorer:
@@ -199,9 +289,31 @@ def default_scorer() -> NudenetScorer:
     global _default
     if not nudity_available():
         raise NudityUnavailable()
-    if _default is None:
-        _default = NudenetScorer()
-    return _default
+    with _default_lock:
+        if _default is None:
+            _default = NudenetScorer()
+        return _default
+
+
+def warm() -> bool:
+    """Load the shared model now, e.g. at start-up (idempotent, thread-safe).
+
+    Returns False, without raising, when the optional extra is not installed.
+    """
+    if not nudity_available():
+        return False
+    import numpy as np
+
+    scorer = default_scorer()
+    if not scorer.loaded:
+        scorer.load()
+        scorer(np.zeros((32, 32, 3), dtype=np.uint8))  # the first inference sets up the session
+    return True
+
+
+def is_warm() -> bool:
+    """Whether the shared model is loaded (for a readiness check)."""
+    return _default is not None and _default.loaded
 
 
 # --------------------------------------------------------------------------- decisions
@@ -216,7 +328,7 @@ class ImageDecision:
 
     sender_action: str  # "warn_before_send" or "allow"
     recipient_action: str  # "blur_and_warn" or "allow"
-    score: float
+    score: float | None  # None: the image could not be screened
     threshold: float
     reasons: tuple[Reason, ...] = ()
     sender_text: str | None = None
@@ -232,8 +344,13 @@ class ImageDecision:
         return self.sender_action
 
     @property
+    def screened(self) -> bool:
+        """False when the decision is protective because the image could not be screened."""
+        return self.score is not None
+
+    @property
     def nudity(self) -> bool:
-        return self.score >= self.threshold
+        return self.score is not None and self.score >= self.threshold
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready fields (no image data: only the score and the PDQ hash)."""
@@ -241,7 +358,8 @@ class ImageDecision:
             "action": self.action,
             "sender_action": self.sender_action,
             "recipient_action": self.recipient_action,
-            "score": round(self.score, 4),
+            "screened": self.screened,
+            "score": None if self.score is None else round(self.score, 4),
             "threshold": self.threshold,
             "reasons": [r.to_dict() for r in self.reasons],
             "sender_text": self.sender_text,
@@ -318,6 +436,46 @@ def decide_image_for_minor(
     )
 
 
+def decide_unscreened_image(
+    code: str,
+    why: str,
+    *,
+    sender_band: str | None,
+    recipient_bands: Iterable[str | None] = (),
+    threshold: float = NUDITY_THRESHOLD,
+    protected_bands: Sequence[str] = PROTECTED_BANDS,
+    treat_unknown_as_minor: bool = False,
+    sender_id: str | None = None,
+) -> ImageDecision:
+    """The protective decision for an image that could not be screened (fail closed).
+
+    Pure: as if the image were nudity, a protected sender gets ``warn_before_send``
+    and protected recipients ``blur_and_warn``, with texts that say the picture
+    was not checked; one reason with ``code`` (``nudity_unavailable``,
+    ``nudity_unscreened``) says ``why``. Adults only: ``allow``, no reason.
+    """
+    minor_sender = _protected(sender_band, protected_bands, treat_unknown_as_minor)
+    minor_recipients = [b for b in recipient_bands if _protected(b, protected_bands, treat_unknown_as_minor)]
+    sender_action = "warn_before_send" if minor_sender else "allow"
+    recipient_action = "blur_and_warn" if minor_recipients else "allow"
+    steps = []
+    if minor_recipients:
+        steps.append(f"blur and warn for {len(minor_recipients)} child recipient(s)")
+    if minor_sender:
+        steps.append(f"prompt the {sender_band or 'unknown'}-band sender before sending")
+    detail = f"{why}: the image was not screened for nudity; {' and '.join(steps)}"
+    reasons = (Reason(code, detail, sender_id if minor_sender else None),) if steps else ()
+    return ImageDecision(
+        sender_action=sender_action,
+        recipient_action=recipient_action,
+        score=None,
+        threshold=threshold,
+        reasons=reasons,
+        sender_text=UNSCREENED_SENDER_TEXT if minor_sender else None,
+        recipient_text=UNSCREENED_RECIPIENT_TEXT if minor_recipients else None,
+    )
+
+
 def analyse_image(
     data: bytes,
     *,
@@ -329,24 +487,31 @@ def analyse_image(
     treat_unknown_as_minor: bool = False,
     sender_id: str | None = None,
     hashes: ImageHashes | None = None,
+    limits: ImageLimits | None = None,
+    max_aspect: float = MAX_SCREEN_ASPECT,
 ) -> ImageDecision:
     """Score an image (in memory) and decide; only the decision, score and PDQ hash are returned.
 
     The detector runs only when the sender or a recipient is protected; for
     adults only, the image is hashed and allowed with score 0. ``hashes`` may
-    pass the image's hashes when the caller has computed them already.
+    pass the image's hashes when the caller has computed them already. Raises
+    :class:`InputError` for an unreadable image or one over ``limits``, and, when
+    the image must be screened but cannot be, :class:`NudityUnavailable` or
+    :class:`ImageUnscreenable` (see :func:`decide_unscreened_image`).
     """
-    from safeguard.media.hashing import hash_image_bytes
+    from safeguard.media.hashing import DEFAULT_LIMITS, hash_image_bytes
 
+    limits = limits or DEFAULT_LIMITS
     bands = list(recipient_bands)
     if hashes is None:
-        hashes = hash_image_bytes(data)
+        hashes = hash_image_bytes(data, limits=limits)
     involved = _protected(sender_band, protected_bands, treat_unknown_as_minor) or any(
         _protected(b, protected_bands, treat_unknown_as_minor) for b in bands
     )
     score = 0.0
     if involved:
-        score = float((scorer or default_scorer())(decode_rgb(data)))
+        pixels = decode_rgb(data, limits=limits, max_aspect=max_aspect)
+        score = float((scorer or default_scorer())(pixels))
     decision = decide_image_for_minor(
         score,
         sender_band=sender_band,

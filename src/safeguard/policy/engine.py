@@ -39,7 +39,7 @@ from typing import Any, NamedTuple, Protocol
 
 import orjson
 import structlog
-from sqlalchemy import String, cast, literal_column, null, select, text, union_all
+from sqlalchemy import String, and_, cast, func, literal_column, select, text, union_all
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -49,6 +49,7 @@ from safeguard.accounts import service as accounts
 from safeguard.accounts.risk import AccountRisk
 from safeguard.config import Settings
 from safeguard.ingest.records import Message
+from safeguard.policy.idempotency import conflicting_field, request_digest
 from safeguard.policy.models import ConversationRow, EscalationRow, MessageDecisionRow
 from safeguard.policy.rules import decide_connection_request, decide_message, is_minor
 from safeguard.policy.types import (
@@ -71,6 +72,10 @@ INLINE_LOCK_RETRY_S = 0.0005  # while another process holds the SQLite write loc
 log = structlog.get_logger("safeguard.policy")
 
 LOOP_SPLIT_MIN = 8  # events a loop batch takes at least, when more are queued (see _loop_batch_size)
+# Text a batch decided on the event loop may hold: scoring is linear in the text
+# (about 1-2 us a character at worst), so this bounds how long one batch keeps the
+# loop from answering other requests, whatever senders put in their messages.
+LOOP_BATCH_TEXT_CHARS = 64_000
 POSTGRES_WRITERS = 3  # concurrent decision transactions per process on PostgreSQL
 
 
@@ -108,11 +113,43 @@ class MessageEvent:
 
 @dataclass(slots=True)
 class Outcome:
-    """A stored decision (JSON-ready) and whether this call created it."""
+    """A stored decision (JSON-ready) and whether this call created it.
+
+    ``conflict`` names the field in which a request reusing a stored message's key
+    differs from it (see ``policy.idempotency``): nothing was decided or stored, and
+    ``decision`` is the stored one, for the door to refuse (HTTP 409) rather than return.
+    """
 
     decision: dict
     created: bool
     escalation_ids: list[str] = field(default_factory=list)
+    conflict: str | None = None
+
+
+class _Stored(NamedTuple):
+    """A decision already stored under a message's key, and what it was bound to."""
+
+    decision: dict
+    sender_id: str
+    request_digest: str | None
+
+
+# The separator of sender id and request digest in the batch read (ids hold no control characters).
+_KEY_SEPARATOR = "\x1f"
+
+
+def _stored_outcome(stored: _Stored, event: MessageEvent) -> Outcome:
+    """The replay of ``stored`` for ``event``, or a conflict when ``event`` is another request."""
+    conflict = conflicting_field(
+        stored.sender_id,
+        stored.request_digest,
+        conversation_id=event.conversation_id,
+        message_id=event.message_id,
+        sender_id=event.sender_id,
+        recipient_ids=event.recipient_ids,
+        text=event.text,
+    )
+    return Outcome(stored.decision, created=False, conflict=conflict)
 
 
 class _Pending:
@@ -165,6 +202,30 @@ def _states(postgres: bool, lock: bool) -> Any:
     return stmt.order_by(_CONVERSATIONS.c.id).with_for_update() if lock else stmt
 
 
+def _stored_keys(postgres: bool) -> Any:
+    """Decisions of the batch's conversations with one of its message ids (a superset of
+    its keys, matched up exactly as the rows are read)."""
+    return and_(
+        accounts.in_list((_DECISIONS.c.conversation_id,), "conversations", postgres),
+        accounts.in_list((_DECISIONS.c.message_id,), "ids", postgres),
+    )
+
+
+def _sender_and_digest() -> Any:
+    """``sender_id`` and ``request_digest`` in one column of the batch read."""
+    return (
+        _DECISIONS.c.sender_id
+        + literal_column(f"'{_KEY_SEPARATOR}'")
+        + func.coalesce(_DECISIONS.c.request_digest, literal_column("''"))
+    )
+
+
+def _read_stored(row: Sequence[Any]) -> tuple[tuple[str, str], _Stored]:
+    """A ``'d'`` row of the batch read as its key and stored decision."""
+    sender_id, _, digest = row[4].partition(_KEY_SEPARATOR)
+    return (row[3], row[1]), _Stored(orjson.loads(row[2]), sender_id, digest or None)
+
+
 def _batch_read_statement(postgres: bool, lock: bool) -> Any:
     """Stored decisions, conversation states (locked on PostgreSQL) and the accounts' context,
     in one query: one round trip per batch."""
@@ -175,9 +236,9 @@ def _batch_read_statement(postgres: bool, lock: bool) -> Any:
             literal_column("'d'"),
             _DECISIONS.c.message_id,
             cast(_DECISIONS.c.decision, String),
-            null(),
-            null(),
-        ).where(accounts.in_list((_DECISIONS.c.message_id,), "ids", postgres)),
+            _DECISIONS.c.conversation_id,
+            _sender_and_digest(),
+        ).where(_stored_keys(postgres)),
         select(literal_column("'v'"), states.c.id, states.c.state, states.c.message_count, states.c.version),
         *accounts.context_selects(postgres),
     )
@@ -192,8 +253,8 @@ _BATCH_READS = {
 _LOCK_NEW_STATES = _states(True, True)
 # The optimistic check: decisions stored and conversation versions written since a batch was read.
 _CHANGED_SINCE_READ = union_all(
-    select(literal_column("'d'"), _DECISIONS.c.message_id, null()).where(
-        accounts.in_list((_DECISIONS.c.message_id,), "ids", postgres=False)
+    select(literal_column("'d'"), _DECISIONS.c.message_id, _DECISIONS.c.conversation_id).where(
+        _stored_keys(postgres=False)
     ),
     select(literal_column("'v'"), _CONVERSATIONS.c.id, _CONVERSATIONS.c.version).where(
         accounts.in_list((_CONVERSATIONS.c.id,), "conversations", postgres=False)
@@ -212,6 +273,7 @@ _DECISION_ARRAYS = (
     ("decision", "JSON"),
     ("case_id", "VARCHAR"),
     ("created_at", "TIMESTAMPTZ"),
+    ("request_digest", "VARCHAR"),
 )
 _CONVERSATION_ARRAYS = (
     ("id", "VARCHAR"),
@@ -335,6 +397,7 @@ class _BatchRead(NamedTuple):
     parameters: dict[str, Any]
     people: list[str]
     conversation_ids: list[str]
+    events: list[MessageEvent]
 
 
 def _batch_read(
@@ -350,7 +413,7 @@ def _batch_read(
     )
     parameters.update(accounts.list_values("ids", ids, postgres))
     parameters.update(accounts.list_values("conversations", conversations, postgres))
-    return _BatchRead(parameters, people, conversations)
+    return _BatchRead(parameters, people, conversations, events)
 
 
 @dataclass(slots=True)
@@ -385,12 +448,15 @@ class _BatchView:
         self.session = session
         self.optimistic = optimistic
         self.conversations: dict[str, _Conversation] = {}
-        self.stored: dict[str, dict] = {}
+        self.stored: dict[tuple[str, str], _Stored] = {}
+        keys = {(e.conversation_id, e.message_id) for e in read.events}
         account_rows = []
         for row in rows:
             kind = row[0]
             if kind == "d":
-                self.stored[row[1]] = orjson.loads(row[2])
+                key, stored = _read_stored(row)
+                if key in keys:
+                    self.stored[key] = stored
             elif kind == "v":
                 self._add_state(row[1], row[2], row[3], row[4])
             else:
@@ -617,6 +683,17 @@ class _Prepared:
     outcomes: list[Outcome]
 
 
+def _within_text_budget(queued: list[tuple[MessageEvent, Any]], limit: int) -> int:
+    """How many of the first ``limit`` queued events fit in ``LOOP_BATCH_TEXT_CHARS``
+    (always at least one)."""
+    total = 0
+    for count, (event, _) in enumerate(queued[:limit]):
+        total += len(event.text)
+        if total > LOOP_BATCH_TEXT_CHARS and count:
+            return count
+    return min(limit, len(queued))
+
+
 def _settle(taken: list[tuple[MessageEvent, asyncio.Future[Outcome]]], pending: list[_Pending]) -> None:
     """Pass each finished batch item's outcome (or error) on to the loop's future."""
     for (_, future), item in zip(taken, pending, strict=True):
@@ -758,7 +835,7 @@ class MessageEngine:
             # No await between the last check of the queue and the count going down:
             # an event queued while the count is at its limit always finds a runner.
             while self._loop_queue:
-                size = self._loop_batch_size()
+                size = _within_text_budget(self._loop_queue, self._loop_batch_size())
                 taken = self._loop_queue[:size]
                 del self._loop_queue[:size]
                 pending = [_Pending(event) for event, _ in taken]
@@ -859,8 +936,9 @@ class MessageEngine:
     async def _inline_batches(self) -> None:
         await asyncio.sleep(0)  # requests already read join this batch
         while self._inline_queue:
-            taken = self._inline_queue[: self.max_batch]
-            del self._inline_queue[: self.max_batch]
+            size = _within_text_budget(self._inline_queue, self.max_batch)
+            taken = self._inline_queue[:size]
+            del self._inline_queue[:size]
             pending = [_Pending(event) for event, _ in taken]
             prepared = self._prepare_if_worth_it([item.event for item in pending])
             while not self._sqlite_writer.try_acquire():
@@ -969,12 +1047,12 @@ class MessageEngine:
         return self.session_factory(autoflush=False)
 
     def _stored_after_race(self, event: MessageEvent, exc: IntegrityError, sessions: Sessions) -> Outcome:
-        """Another process stored this ``message_id`` first: answer with its decision."""
+        """Another process stored this message's key first: answer with its decision."""
         with sessions(False) as session:
-            stored = session.get(MessageDecisionRow, event.message_id)
+            stored = session.get(MessageDecisionRow, (event.conversation_id, event.message_id))
         if stored is None:
             raise exc
-        return Outcome(stored.decision, created=False)
+        return _stored_outcome(_Stored(stored.decision, stored.sender_id, stored.request_digest), event)
 
     def _prepare_if_worth_it(self, events: list[MessageEvent], sessions: Sessions | None = None) -> _Prepared:
         """``_prepare``, unless recent batches mostly had to be decided again under the locks."""
@@ -1034,11 +1112,14 @@ class MessageEngine:
                     **accounts.list_values("conversations", versions, postgres=False),
                 },
             )
+            ours = {(d["conversation_id"], d["message_id"]) for d in view.decisions}
             current: dict[str, int | None] = {}
-            for kind, key, version in changed:
-                if kind == "d":  # decided elsewhere meanwhile: the locked path replays it
-                    return None
-                current[key] = version
+            for kind, key, value in changed:
+                if kind == "d":
+                    if (value, key) in ours:  # decided elsewhere meanwhile: the locked path replays it
+                        return None
+                    continue
+                current[key] = value
             if any(current.get(cid) != version for cid, version in versions.items()):
                 return None
             view.session, view.optimistic = session, False  # checked: now it may write
@@ -1092,8 +1173,10 @@ class MessageEngine:
     def _decide(self, view: _BatchView, event: MessageEvent) -> Outcome:
         settings = self.settings
         rules = settings.policy
-        if event.message_id in view.stored:
-            return Outcome(view.stored[event.message_id], created=False)
+        key = (event.conversation_id, event.message_id)
+        stored = view.stored.get(key)
+        if stored is not None:
+            return _stored_outcome(stored, event)
         conversation = view.conversation(self.detector, event.conversation_id)
         state = conversation.state
 
@@ -1164,6 +1247,7 @@ class MessageEngine:
                 self.on_escalation(session, escalation)
 
         body = message_decision_dict(decision, case_id)
+        digest = request_digest(event.conversation_id, event.message_id, event.recipient_ids, event.text)
         conversation.message_count += 1
         view.decisions.append(
             {
@@ -1176,9 +1260,10 @@ class MessageEngine:
                 "decision": body,
                 "case_id": case_id,
                 "created_at": accounts.utcnow(),
+                "request_digest": digest,
             }
         )
-        view.stored[event.message_id] = body
+        view.stored[key] = _Stored(body, sender_id, digest)
         return Outcome(body, created=True, escalation_ids=escalations)
 
     @staticmethod

@@ -4,7 +4,9 @@
 came through (``POST /v1/media`` uploads and hash-only submissions, stream
 workers' media events):
 
-1. hashes: computed in memory from the uploaded bytes, or taken as sent;
+1. hashes: computed in memory from the uploaded bytes, or taken as sent. An
+   upload over the ``[media]`` limits (a side, the pixel count) is refused, from
+   its header and before decoding, with :class:`InputError` (``field='file'``);
 2. bank match: a match blocks the media and escalates (a case is opened, the
    sender's account risk is refreshed). A match takes precedence over the rest;
 3. nudity: when the sender or a recipient is a protected account (stored age
@@ -12,9 +14,13 @@ workers' media events):
    :func:`safeguard.media.nudity.analyse_image` (or a hash-only submission's
    device-computed ``nudity_score`` is used) and decided with
    :func:`safeguard.media.nudity.decide_image_for_minor`: ``blur_and_warn`` for
-   protected recipients, ``warn_before_send`` for a protected sender. Without the
-   optional ``nudity`` extra the media is still decided, with a reason saying it
-   was not screened;
+   protected recipients, ``warn_before_send`` for a protected sender. An upload
+   that cannot be screened (the optional ``nudity`` extra is missing:
+   ``nudity_unavailable``; the model failed, or the image is more elongated than
+   ``[media] max_screen_aspect``: ``nudity_unscreened``) is never silently
+   allowed: by default (``[media] unscreened_images = "protect"``) it gets the
+   same protective actions, with a reason saying why it was not screened; with
+   ``"refuse"`` it is refused (:class:`InputError`, ``field='file'``);
 4. conversation: with a ``conversation_id``, the image (ids, bands, score) is
    recorded in that conversation's detector state, so nudity sent to a child, or
    sent by a child after an adult's repeated requests, raises the conversation's
@@ -38,6 +44,7 @@ from safeguard.accounts import service as accounts
 from safeguard.config import Settings
 from safeguard.errors import InputError
 from safeguard.media import nudity
+from safeguard.media.hashing import ImageLimits
 from safeguard.policy.models import EscalationRow
 from safeguard.policy.rules import is_minor
 from safeguard.policy.types import Action, Party
@@ -90,9 +97,11 @@ def decide_media(
     ``update_conversation(conversation_id, apply)`` changes a conversation's
     detector state under the engine's lock (``MessageEngine.update_conversation``);
     ``nudity_scorer`` replaces NudeNet (tests, or another model). Raises
-    :class:`InputError` (``field='file'``) when ``data`` is not a readable image.
+    :class:`InputError` (``field='file'``) when ``data`` is not a readable image,
+    is over the ``[media]`` limits, or (with ``unscreened_images = "refuse"``)
+    cannot be screened while a child or teen account takes part.
     """
-    hashes, computed = _hashes(submission, data)
+    hashes, computed = _hashes(submission, data, _limits(settings))
     device_score = getattr(submission, "nudity_score", None)
     screen = data is not None or device_score is not None
     recipient_ids = [r for r in dict.fromkeys(submission.recipient_ids) if r != submission.sender_id]
@@ -126,9 +135,7 @@ def decide_media(
     if people:
         # Outside the write transaction: scoring an image takes a while.
         sender, recipients = people[submission.sender_id], [people[r] for r in recipient_ids]
-        decision = _nudity_decision(
-            data, device_score, sender, recipients, computed, settings, nudity_scorer, reasons
-        )
+        decision = _nudity_decision(data, device_score, sender, recipients, computed, settings, nudity_scorer)
         if decision is not None:
             body["nudity"] = nudity_block(
                 decision, recipients, settings, source="device" if data is None else "server"
@@ -136,7 +143,7 @@ def decide_media(
             reasons.extend(r.to_dict() for r in decision.reasons)
             body["action"] = max(action, NUDITY_ACTIONS[decision.action], key=lambda a: a.severity).value
             conversation_id = getattr(submission, "conversation_id", None)
-            if conversation_id and update_conversation is not None:
+            if decision.screened and conversation_id and update_conversation is not None:
                 reasons.extend(
                     _record_in_conversation(
                         update_conversation, conversation_id, submission, sender, recipients, decision
@@ -157,7 +164,8 @@ def nudity_block(
     )
     blur = decision.recipient_action != "allow"
     return {
-        "score": round(decision.score, 4),
+        "screened": decision.screened,
+        "score": None if decision.score is None else round(decision.score, 4),
         "threshold": decision.threshold,
         "action": decision.action,
         "text": text,
@@ -175,7 +183,13 @@ def nudity_block(
 # --------------------------------------------------------------------------- steps
 
 
-def _hashes(submission: MediaSubmission, data: bytes | None) -> tuple[dict[str, Any], Any]:
+def _limits(settings: Settings) -> ImageLimits:
+    return ImageLimits(max_side=settings.media.max_image_side, max_pixels=settings.media.max_image_pixels)
+
+
+def _hashes(
+    submission: MediaSubmission, data: bytes | None, limits: ImageLimits
+) -> tuple[dict[str, Any], Any]:
     if data is None:
         return {
             "pdq": submission.pdq.lower() if submission.pdq else None,
@@ -187,7 +201,7 @@ def _hashes(submission: MediaSubmission, data: bytes | None) -> tuple[dict[str, 
     from safeguard.media.hashing import hash_image_bytes
 
     try:
-        computed = hash_image_bytes(data)
+        computed = hash_image_bytes(data, limits=limits)
     except InputError as exc:
         raise InputError(exc.reason, field="file") from None
     return {
@@ -271,9 +285,12 @@ def _nudity_decision(
     computed: Any,
     settings: Settings,
     scorer: Scorer | None,
-    reasons: list[dict],
 ) -> nudity.ImageDecision | None:
-    """The nudity decision when a protected account takes part, else None (reasons say why)."""
+    """The nudity decision when a protected account takes part, else None.
+
+    An upload that could not be screened gets the protective decision
+    (:func:`safeguard.media.nudity.decide_unscreened_image`), or is refused.
+    """
     rules = settings.policy
     if not (is_minor(sender, rules) or any(is_minor(r, rules) for r in recipients)):
         return None
@@ -286,24 +303,33 @@ def _nudity_decision(
         "threshold": rules.nudity_threshold,
     }
     if data is None:
-        decision = nudity.decide_image_for_minor(float(device_score or 0.0), **options)
-        return decision
+        return nudity.decide_image_for_minor(float(device_score or 0.0), **options)
     try:
         if scorer is None:
-            if not nudity.nudity_available():
-                raise nudity.NudityUnavailable()
             scorer = nudity.default_scorer()
-        return nudity.analyse_image(data, scorer=scorer, hashes=computed, **options)
-    except nudity.NudityUnavailable:
-        detail = (
-            "nudity screening is unavailable on this server (the optional 'nudity' extra is not "
-            "installed): the image was not screened for nudity"
+        return nudity.analyse_image(
+            data,
+            scorer=scorer,
+            hashes=computed,
+            limits=_limits(settings),
+            max_aspect=settings.media.max_screen_aspect,
+            **options,
         )
-    except Exception as exc:  # a broken model must not stop the bank match's answer
+    except nudity.NudityUnavailable:
+        code = "nudity_unavailable"
+        why = "nudity screening is unavailable on this server (the optional 'nudity' extra is not installed)"
+    except nudity.ImageUnscreenable as exc:
+        code, why = "nudity_unscreened", exc.reason
+    except Exception as exc:  # a broken model must not stop the bank match's answer, nor allow
         log.exception("nudity screening failed")
-        detail = f"nudity screening failed ({type(exc).__name__}): the image was not screened for nudity"
-    reasons.append({"code": "nudity_unavailable", "detail": detail, "account_id": None})
-    return None
+        code, why = "nudity_unscreened", f"nudity screening failed ({type(exc).__name__})"
+    if settings.media.unscreened_images == "refuse":
+        raise InputError(
+            f"{why}, and a child or teen account takes part: the image is refused "
+            "(media.unscreened_images = 'refuse')",
+            field="file",
+        )
+    return nudity.decide_unscreened_image(code, why, **options)
 
 
 def _record_in_conversation(

@@ -31,12 +31,18 @@ class ConversationRow(Base):
 
 
 class MessageDecisionRow(Base):
-    """The decision returned for one message; ``message_id`` is the idempotency key."""
+    """The decision returned for one message.
+
+    ``(conversation_id, message_id)`` is the idempotency key: a message id names a
+    message within its conversation. ``request_digest`` binds the key to what was
+    sent (see ``policy.idempotency``), so a reused key with other content is a
+    conflict, not a replay.
+    """
 
     __tablename__ = "message_decisions"
 
+    conversation_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     message_id: Mapped[str] = mapped_column(String(128), primary_key=True)
-    conversation_id: Mapped[str] = mapped_column(String(128))
     sender_id: Mapped[str] = mapped_column(String(128))
     action: Mapped[str] = mapped_column(String(32))
     risk: Mapped[float] = mapped_column(Float)
@@ -44,6 +50,7 @@ class MessageDecisionRow(Base):
     decision: Mapped[dict] = mapped_column(JSON)
     case_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    request_digest: Mapped[str | None] = mapped_column(String(80), nullable=True)
 
     __table_args__ = (Index("ix_message_decisions_created", "created_at"),)
 

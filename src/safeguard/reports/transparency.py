@@ -24,6 +24,7 @@ from safeguard.cases.models import CaseRow
 from safeguard.cases.priority import severity
 from safeguard.cases.service import aware, sync_from_escalations
 from safeguard.config import Settings
+from safeguard.errors import InputError
 
 PERCENTILES = (50, 90, 99)
 
@@ -98,9 +99,25 @@ class Stats:
         return out
 
 
+# The dates a report may cover: wide enough for any real report, and far enough
+# from date.max that the day after the end still exists.
+EARLIEST = date(2000, 1, 1)
+LATEST = date(2999, 12, 31)
+
+
+def check_range(start: date, end: date, *, names: tuple[str, str] = ("from", "to")) -> None:
+    """Raise ``InputError`` naming the field when the range is not one a report can cover."""
+    for value, name in ((start, names[0]), (end, names[1])):
+        if not EARLIEST <= value <= LATEST:
+            raise InputError(f"must be between {EARLIEST} and {LATEST}, got {value}", field=name)
+    if end < start:
+        raise InputError(f"must not be before '{names[0]}'", field=names[1])
+
+
 def _bounds(start: date, end: date) -> tuple[datetime, datetime]:
     from datetime import UTC
 
+    check_range(start, end)
     return (
         datetime.combine(start, time.min, tzinfo=UTC),
         datetime.combine(end, time.min, tzinfo=UTC) + timedelta(days=1),

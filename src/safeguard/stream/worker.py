@@ -343,7 +343,8 @@ class StreamWorker:
             except Exception:  # one bad event: find it event by event below
                 pass
             else:
-                batch.done.extend(zip(run, outcomes, strict=True))
+                for entry, outcome in zip(run, outcomes, strict=True):
+                    self._record(entry, outcome, batch)
                 return
         for entry in run:
             self._decide_one(entry, batch, blocked, lambda e: self.decider.messages([e.event.message])[0])
@@ -378,7 +379,17 @@ class StreamWorker:
                 blocked.add(key)
                 batch.deferred.append(entry)
             return
-        batch.done.append((entry, outcome))
+        self._record(entry, outcome, batch)
+
+    @staticmethod
+    def _record(entry: _Entry, outcome: Outcome, batch: _Batch) -> None:
+        """A decided event is done; one that reused another message's key is dead-lettered."""
+        if outcome.conflict is None:
+            batch.done.append((entry, outcome))
+            return
+        batch.dead.append(
+            (entry, f"message_id was already used in this conversation with a different {outcome.conflict}")
+        )
 
     # -- publishing ----------------------------------------------------------
     def _finish(self, batch: _Batch) -> None:

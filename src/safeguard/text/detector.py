@@ -135,6 +135,12 @@ class Detector:
             return False
         return any(hit.weight >= EMBEDDING_MIN_HIT for hit in found.hits)
 
+    def warm(self) -> None:
+        """Load what the first scored message would otherwise load (the embedding model
+        and its example banks), e.g. at a service's start-up."""
+        if self.embeddings:
+            self.embedding_scores(["warm up"])
+
     def embedding_scores(self, texts: list[str]) -> list[float]:
         """Contrastive nearest-example scores (positive = closer to a tactic)."""
         from safeguard.text.banks import ExampleBanks

@@ -19,6 +19,8 @@ import re
 import unicodedata
 from functools import lru_cache
 
+import regex
+
 # Characters that render as nothing and are used to split words.
 _INVISIBLE = dict.fromkeys(
     map(
@@ -162,7 +164,7 @@ _EMOJI_WORDS = {
     "💎": " gems ",
     "🪙": " coins ",
 }
-_EMOJI_RE = re.compile("|".join(map(re.escape, sorted(_EMOJI_WORDS, key=len, reverse=True))))
+_EMOJI_TABLE = str.maketrans(_EMOJI_WORDS)  # every key is one code point
 
 # Leetspeak inside a word: only applied to tokens that mix letters with these.
 _LEET = str.maketrans(
@@ -186,7 +188,9 @@ _LEET = str.maketrans(
     }
 )
 _LEET_CHARS = "4@31!05$7+89|€£¡"
-_TOKEN_WITH_LEET = re.compile(r"[a-z0-9@!$+|€£¡]*[a-z][a-z0-9@!$+|€£¡]*")
+# Tokens start only where no token character precedes them: without the
+# lookbehind a long run of symbols is retried from every position (quadratic).
+_TOKEN_WITH_LEET = re.compile(r"(?<![a-z0-9@!$+|€£¡])[a-z0-9@!$+|€£¡]*[a-z][a-z0-9@!$+|€£¡]*")
 
 # "s n a p", "s.n.a.p", "s-n-a-p", "s_n_a_p", "s*n*a*p": three or more single letters.
 _SPACED = re.compile(r"(?<![a-z0-9])(?:[a-z0-9@$!][ .\-_*/\\]{1,2}){2,}[a-z0-9@$!](?![a-z0-9])")
@@ -195,7 +199,8 @@ _SEPARATOR = re.compile(r"[ .\-_*/\\]")
 _STRETCH = re.compile(r"([a-z])\1{2,}")
 _WS = re.compile(r"\s+")
 # Letters split by dots or stars inside a word: "s.e.c.r.e.t" handled above, "sec*ret" here.
-_INNER_PUNCT = re.compile(r"[a-z0-9@$!|]+(?:[*.][a-z0-9@$!|]+)+")
+# Possessive runs that start at a word's first character: linear on "aaaa...a.".
+_INNER_PUNCT = re.compile(r"(?<![a-z0-9@$!|])[a-z0-9@$!|]++(?:[*.][a-z0-9@$!|]++)+")
 
 
 def _drop_inner_punct(match: re.Match[str]) -> str:
@@ -296,47 +301,104 @@ SPELLED_KEYWORDS = frozenset(
 )
 
 
+def _keyword_trie() -> dict:
+    """``SPELLED_KEYWORDS`` as a character trie; ``"$"`` marks the end of a keyword."""
+    root: dict = {}
+    for word in SPELLED_KEYWORDS:
+        node = root
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node["$"] = True
+    return root
+
+
+_TRIE = _keyword_trie()
+
+
 def _join_spaced(match: re.Match[str]) -> str:
-    """Join the longest stretch of a spaced-out run that spells a keyword.
+    """Join each stretch of a spaced-out run that spells a keyword.
 
     "send me a p i c" has the run "a p i c": "apic" is no keyword, but its
-    tail "pic" is, so the result is "a pic".
+    tail "pic" is, so the result is "a pic". A left-to-right walk of the
+    keyword trie, longest keyword first, keeps this linear in the run (times
+    the longest keyword): the run can be as long as the message.
     """
     chars = [c for c in _SEPARATOR.split(match.group(0)) if c]
-    n = len(chars)
-    for length in range(n, 1, -1):
-        for start in range(0, n - length + 1):
-            joined = "".join(chars[start : start + length])
-            if joined in SPELLED_KEYWORDS or joined.translate(_LEET) in SPELLED_KEYWORDS:
-                parts = [*chars[:start], joined, *chars[start + length :]]
-                return " " + " ".join(parts) + " "
-    return match.group(0)
+    folded = [c.translate(_LEET) for c in chars]
+    parts: list[str] = []
+    joined_any = False
+    i, n = 0, len(chars)
+    while i < n:
+        node, end = _TRIE, 0
+        j = i
+        while j < n and len(folded[j]) == 1 and folded[j] in node:
+            node = node[folded[j]]
+            j += 1
+            if "$" in node:
+                end = j
+        if end - i >= 2:
+            parts.append("".join(chars[i:end]))
+            joined_any = True
+            i = end
+        else:
+            parts.append(chars[i])
+            i += 1
+    if not joined_any:
+        return match.group(0)
+    return " " + " ".join(parts) + " "
 
 
 _LEET_ADJACENT = re.compile(r"[a-z][0-9@!$+|€£¡]|[0-9@$+|€£¡][a-z]")
 _MAYBE_SPACED = re.compile(r"(?<![a-z0-9])[a-z0-9@$!][ .\-_*/\\]{1,2}[a-z0-9@$!][ .\-_*/\\]")
 
 
-@lru_cache(maxsize=65536)
+# Unicode's stream-safe limit (UAX #15): NFKC/NFKD reorder a run of combining
+# marks in time quadratic in its length, so longer runs are cut to this.
+MAX_COMBINING_RUN = 30
+_COMBINING_RUN = regex.compile(rf"\p{{M}}{{{MAX_COMBINING_RUN + 1},}}")
+# Messages up to this length are cached (chat repeats "hi", "lol", "ok"); longer
+# ones would let a sender fill memory with the cache.
+CACHED_CHARS = 256
+
+
 def normalize(text: str) -> str:
-    """Fold evasions into plain lower-case text the signal patterns can read."""
+    """Fold evasions into plain lower-case text the signal patterns can read.
+
+    Time and memory are linear in the length of ``text`` for any input.
+    """
+    if len(text) <= CACHED_CHARS:
+        return _normalize_cached(text)
+    return _normalize(text)
+
+
+@lru_cache(maxsize=65536)
+def _normalize_cached(text: str) -> str:
+    return _normalize(text)
+
+
+def _fold_unicode(text: str) -> str:
+    """NFKC, invisible characters, emoji words, homoglyphs and accents folded away."""
+    text = text.translate(_INVISIBLE)
+    text = _COMBINING_RUN.sub(lambda m: m.group(0)[:MAX_COMBINING_RUN], text)
+    folded = unicodedata.normalize("NFKC", text).translate(_INVISIBLE)
+    folded = folded.translate(_EMOJI_TABLE)
+    folded = folded.lower().translate(_HOMOGLYPHS)
+    if folded.isascii():  # emoji and look-alikes only
+        return folded
+    # Strip combining accents left after NFKC ("ş" -> "s") but keep other scripts.
+    folded = "".join(ch for ch in unicodedata.normalize("NFKD", folded) if not unicodedata.combining(ch))
+    if not folded.isascii():  # a letter freed from its accent may itself fold ("ǣ" -> "æ" -> "ae")
+        folded = folded.translate(_HOMOGLYPHS)
+    return folded
+
+
+def _normalize(text: str) -> str:
     if not text:
         return ""
     if "&" in text:
         text = html.unescape(text)  # scraped logs (PAN12) keep entities such as &apos;
-    if text.isascii():
-        # Most chat is ASCII: no Unicode folding, emoji or homoglyphs to undo.
-        folded = text.lower().translate(_HOMOGLYPHS)
-    else:
-        folded = unicodedata.normalize("NFKC", text).translate(_INVISIBLE)
-        folded = _EMOJI_RE.sub(lambda m: _EMOJI_WORDS[m.group(0)], folded)
-        folded = folded.lower().translate(_HOMOGLYPHS)
-        # Strip combining accents left after NFKC ("ş" -> "s") but keep other scripts.
-        folded = "".join(
-            ch for ch in unicodedata.normalize("NFKD", folded) if not unicodedata.combining(ch)
-        )
-        if not folded.isascii():  # a letter freed from its accent may itself fold ("ǣ" -> "æ" -> "ae")
-            folded = folded.translate(_HOMOGLYPHS)
+    # Most chat is ASCII: no Unicode folding, emoji or homoglyphs to undo.
+    folded = text.lower().translate(_HOMOGLYPHS) if text.isascii() else _fold_unicode(text)
     # Joining spaced letters, dropping inner dots and folding leet can each
     # enable another ("sec.r3t"): repeat until nothing changes (at most 3 rounds).
     for _ in range(3):

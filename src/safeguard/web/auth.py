@@ -3,6 +3,8 @@
 The session cookie carries a random token; the store keeps only its SHA-256,
 with the session's CSRF token and expiry. Every state-changing request must
 send the session's CSRF token (a hidden form field), compared in constant time.
+Password checks are pure CPU work (:func:`check_password`): callers run them
+outside any database transaction or lock.
 """
 
 from __future__ import annotations
@@ -16,19 +18,17 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from safeguard.accounts.models import utcnow
 from safeguard.cases.service import aware
 from safeguard.errors import InputError
-from safeguard.evidence.models import EvidenceRecord
 from safeguard.web.models import ConsoleSession, ConsoleUser
 
 ROLES = ("reviewer", "admin")
 USERNAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 MIN_PASSWORD = 10
-MAX_FAILURES = 5  # failed logins per username per 15 minutes before logins are refused
 _hasher = PasswordHasher()
 # Verified against when the user does not exist, so timing does not reveal usernames.
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
@@ -41,6 +41,7 @@ class Identity:
     username: str
     role: str
     csrf_token: str
+    session_started: datetime
 
     @property
     def is_admin(self) -> bool:
@@ -71,33 +72,50 @@ def create_user(session: Session, username: str, password: str, role: str) -> Co
     return user
 
 
-def authenticate(session: Session, username: str, password: str) -> ConsoleUser | None:
-    """The user when the password is right, else None (same work either way)."""
-    user = session.get(ConsoleUser, username) if USERNAME.match(username or "") else None
+@dataclass(frozen=True, slots=True)
+class PasswordCheck:
+    """The outcome of one password check; ``upgraded_hash`` when the stored hash needs new parameters."""
+
+    ok: bool
+    upgraded_hash: str | None = None
+
+
+def valid_username(username: str) -> bool:
+    """True when ``username`` could name a console user."""
+    return bool(USERNAME.match(username or ""))
+
+
+def password_hash_of(session: Session, username: str) -> str | None:
+    """The stored hash for ``username`` (None for an unknown or malformed name)."""
+    user = session.get(ConsoleUser, username) if valid_username(username) else None
+    return user.password_hash if user else None
+
+
+def check_password(stored_hash: str | None, password: str) -> PasswordCheck:
+    """Verify ``password`` (argon2id, CPU and memory only: call it outside any lock).
+
+    An unknown user (``stored_hash`` None) is checked against a dummy hash, so
+    it costs the same as a known one.
+    """
     try:
-        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+        _hasher.verify(stored_hash or _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):
+        return PasswordCheck(False)
+    if stored_hash is None:
+        return PasswordCheck(False)
+    upgraded = _hasher.hash(password) if _hasher.check_needs_rehash(stored_hash) else None
+    return PasswordCheck(True, upgraded)
+
+
+def authenticate(session: Session, username: str, password: str) -> ConsoleUser | None:
+    """The user when the password is right, else None (CLI and tests; the console checks off the session)."""
+    check = check_password(password_hash_of(session, username), password)
+    if not check.ok:
         return None
-    if user is None:
-        return None
-    if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = _hasher.hash(password)
+    user = session.get(ConsoleUser, username)
+    if user is not None and check.upgraded_hash:
+        user.password_hash = check.upgraded_hash
     return user
-
-
-def recent_failures(session: Session, username: str, minutes: float = 15.0) -> int:
-    """Failed logins for ``username`` in the last ``minutes`` (read from the audit chain)."""
-    since = (utcnow() - timedelta(minutes=minutes)).isoformat(timespec="microseconds")
-    return int(
-        session.execute(
-            select(func.count()).where(
-                EvidenceRecord.action == "login_failed",
-                EvidenceRecord.actor == f"console:{username[:64]}",
-                EvidenceRecord.at >= since,
-            )
-        ).scalar()
-        or 0
-    )
 
 
 def _digest(token: str) -> str:
@@ -131,7 +149,7 @@ def load_session(session: Session, token: str | None, now: datetime | None = Non
     user = session.get(ConsoleUser, row.username)
     if user is None:
         return None
-    return Identity(user.username, user.role, row.csrf_token)
+    return Identity(user.username, user.role, row.csrf_token, aware(row.created_at))
 
 
 def end_session(session: Session, token: str | None) -> None:

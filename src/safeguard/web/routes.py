@@ -13,28 +13,40 @@ import secrets
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, PackageLoader, select_autoescape
+from limits.errors import StorageError
 from sqlalchemy import select
+from starlette.background import BackgroundTask
 
 from safeguard.api.deps import Services
 from safeguard.cases import service as cases
 from safeguard.errors import InputError
-from safeguard.evidence import chain
+from safeguard.evidence.audit import audit_configured
 from safeguard.evidence.models import EvidenceRecord
 from safeguard.reports import context, cybertipline, nca
 from safeguard.text.categories import CATEGORIES
 from safeguard.web import auth
+from safeguard.web.login import ConsoleLogin
 from safeguard.web.settings import ConsoleSettings
 
 SESSION_COOKIE = "sg_console"
 LOGIN_CSRF_COOKIE = "sg_login_csrf"
 STATIC_DIR = Path(__file__).parent / "static"
+# What a case page's status box may say: ``?msg=CODE`` picks one; unknown codes show nothing.
+STATUS_MESSAGES = {
+    "decision_recorded": "Decision recorded.",
+    "note_added": "Note added.",
+    "assignment_changed": "Assignment changed.",
+    "legal_hold_placed": "Legal hold placed.",
+    "legal_hold_lifted": "Legal hold lifted.",
+    "media_revealed": "Media item revealed (recorded in the audit log).",
+}
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 templates = Environment(
@@ -57,6 +69,39 @@ def _console_settings(request: Request) -> ConsoleSettings:
         settings = ConsoleSettings()
         request.app.state.console_settings = settings
     return settings
+
+
+def _console_login(request: Request) -> ConsoleLogin:
+    login = getattr(request.app.state, "console_login", None)
+    if login is None:
+        login = ConsoleLogin(_services(request), _console_settings(request))
+        request.app.state.console_login = login
+    return login
+
+
+def _set_cookie(
+    request: Request, response: Response, name: str, value: str, max_age: int | None = None
+) -> None:
+    """A console cookie: HttpOnly, SameSite=Strict, path /console, Secure unless configured off."""
+    response.set_cookie(
+        name,
+        value,
+        httponly=True,
+        samesite="strict",
+        path="/console",
+        secure=_console_settings(request).secure_cookies,
+        max_age=max_age,
+    )
+
+
+def _delete_cookie(request: Request, response: Response, name: str) -> None:
+    response.delete_cookie(
+        name,
+        path="/console",
+        secure=_console_settings(request).secure_cookies,
+        httponly=True,
+        samesite="strict",
+    )
 
 
 def _headers(settings: ConsoleSettings) -> dict[str, str]:
@@ -84,7 +129,7 @@ def _identity(request: Request) -> auth.Identity | None:
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         return None
-    with _services(request).write() as session:
+    with _services(request).read() as session:
         return auth.load_session(session, token)
 
 
@@ -114,74 +159,53 @@ def _may_see(user: auth.Identity, case: Any) -> bool:
 @router.get("/login")
 def login_page(request: Request) -> HTMLResponse:
     """The login form (its CSRF token is bound to a cookie)."""
+    return _login_form(request, status=200, error=None)
+
+
+def _login_form(request: Request, *, status: int, error: str | None) -> HTMLResponse:
     token = secrets.token_urlsafe(32)
-    response = render(request, "login.html", user=None, csrf_token=token, error=None)
-    response.set_cookie(
-        LOGIN_CSRF_COOKIE,
-        token,
-        httponly=True,
-        samesite="strict",
-        path="/console",
-        secure=_console_settings(request).secure_cookies,
-    )
+    response = render(request, "login.html", status=status, user=None, csrf_token=token, error=error)
+    _set_cookie(request, response, LOGIN_CSRF_COOKIE, token)
     return response
 
 
 @router.post("/login")
 async def login(request: Request) -> Response:
-    """Check the password (argon2) and open a session."""
+    """Throttle, check the password (argon2, outside any transaction) and open a session."""
     form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
     if not auth.csrf_ok(request.cookies.get(LOGIN_CSRF_COOKIE), form.get("csrf_token")):
         return _forbidden(request, None, "The form's security token is missing or wrong: reload the page.")
-    services = _services(request)
-    settings = _console_settings(request)
-
-    def check() -> str | None:
-        with services.write() as session:
-            if auth.recent_failures(session, form.get("username", "")) >= auth.MAX_FAILURES:
-                return ""
-            user = auth.authenticate(session, form.get("username", ""), form.get("password", ""))
-            if user is None:
-                cases.audit(session, f"console:{form.get('username', '')[:64]}", "login_failed", None, {})
-                return None
-            cases.audit(session, f"console:{user.username}", "login", None, {"role": user.role})
-            return auth.start_session(session, user, settings.session_hours)
-
-    token = await run_in_threadpool(check)
-    if token == "":
-        return render(
-            request, "error.html", status=429, user=None, message="Too many failed logins: wait 15 minutes."
+    console_login = _console_login(request)
+    address = request.client.host if request.client else "unknown"
+    username = form.get("username", "")
+    try:
+        outcome = await console_login.attempt(address, username, form.get("password", ""))
+    except StorageError:
+        response = render(
+            request, "error.html", status=503, user=None, message="Logins are unavailable: try again shortly."
         )
-    if token is None:
-        fresh = secrets.token_urlsafe(32)
+        response.headers["Retry-After"] = "5"
+        return response
+    if outcome.refusal is not None:
+        wait = outcome.refusal.retry_after
         response = render(
             request,
-            "login.html",
-            status=401,
+            "error.html",
+            status=429,
             user=None,
-            csrf_token=fresh,
-            error="Wrong username or password.",
+            message=f"Too many login attempts: wait {wait} seconds, then reload the login page.",
         )
-        response.set_cookie(
-            LOGIN_CSRF_COOKIE,
-            fresh,
-            httponly=True,
-            samesite="strict",
-            path="/console",
-            secure=settings.secure_cookies,
-        )
+        response.headers["Retry-After"] = str(wait)
+        return response
+    if outcome.token is None:
+        response = _login_form(request, status=401, error="Wrong username or password.")
+        if outcome.known_user:
+            response.background = BackgroundTask(console_login.audit_failure, username, address)
         return response
     response = RedirectResponse("/console", status_code=303)
-    response.set_cookie(
-        SESSION_COOKIE,
-        token,
-        httponly=True,
-        samesite="strict",
-        path="/console",
-        secure=settings.secure_cookies,
-        max_age=int(settings.session_hours * 3600),
-    )
-    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/console")
+    hours = console_login.settings.session_hours
+    _set_cookie(request, response, SESSION_COOKIE, outcome.token, max_age=int(hours * 3600))
+    _delete_cookie(request, response, LOGIN_CSRF_COOKIE)
     return response
 
 
@@ -194,7 +218,7 @@ async def logout(request: Request) -> Response:
     with _services(request).write() as session:
         auth.end_session(session, request.cookies.get(SESSION_COOKIE))
     response = _login_redirect()
-    response.delete_cookie(SESSION_COOKIE, path="/console")
+    _delete_cookie(request, response, SESSION_COOKIE)
     return response
 
 
@@ -278,7 +302,7 @@ def case_page(request: Request, case_id: str) -> Response:
             cases.audit(session, user.actor, "view_refused", case.id, {"assignee": case.assignee})
             return _forbidden(request, user, "This case is assigned to another reviewer.")
         view = cases.view_case(session, services.settings, case.id, actor=user.actor)
-    revealed = {int(x) for x in request.query_params.getlist("revealed") if x.isdigit()}
+    revealed = revealed_items(view["timeline"], user.actor, since=user.session_started)
     settings = _console_settings(request)
     for item in view["media"]:
         item["src"] = _media_src(item, settings)
@@ -290,13 +314,25 @@ def case_page(request: Request, case_id: str) -> Response:
         view=view,
         case=view["case"],
         decisions=cases.APPEAL_DECISIONS if view["case"]["kind"] == "appeal" else cases.DECISIONS,
-        message=request.query_params.get("msg"),
+        message=STATUS_MESSAGES.get(request.query_params.get("msg") or ""),
     )
 
 
-def _back(case_id: str, **query: Any) -> RedirectResponse:
-    suffix = f"?{urlencode(query, doseq=True)}" if query else ""
-    return RedirectResponse(f"/console/cases/{case_id}{suffix}", status_code=303)
+def revealed_items(timeline: list[dict], actor: str, *, since: datetime) -> set[int]:
+    """Media items ``actor`` revealed in this login session: only audited reveals show a file."""
+    shown = set()
+    for record in timeline:
+        payload = record.get("payload") or {}
+        if record["action"] != "reveal_media" or record["actor"] != actor or record.get("purged"):
+            continue
+        if isinstance(payload.get("item"), int) and datetime.fromisoformat(record["at"]) >= since:
+            shown.add(payload["item"])
+    return shown
+
+
+def _back(case_id: str, code: str, anchor: str = "") -> RedirectResponse:
+    """Back to the case page with a fixed status message (see STATUS_MESSAGES)."""
+    return RedirectResponse(f"/console/cases/{case_id}?msg={code}{anchor}", status_code=303)
 
 
 async def _case_action(request: Request, case_id: str, action: str) -> Response:
@@ -324,12 +360,12 @@ async def _case_action(request: Request, case_id: str, action: str) -> Response:
                     actor=user.actor,
                     note=form.get("note") or None,
                 )
-                return _back(case.id, msg=f"Decision recorded: {form.get('decision')}")
+                return _back(case.id, "decision_recorded")
             if action == "note":
                 cases.add_note(
                     session, services.settings, case.id, actor=user.actor, text=form.get("text", "")
                 )
-                return _back(case.id, msg="Note added")
+                return _back(case.id, "note_added")
             if action == "assign":
                 target = (form.get("assignee") or "").strip() or None
                 if not user.is_admin and target not in (None, user.username):
@@ -338,21 +374,20 @@ async def _case_action(request: Request, case_id: str, action: str) -> Response:
                     )
                     return _forbidden(request, user, "Only an admin can assign a case to someone else.")
                 cases.assign(session, services.settings, case.id, assignee=target, actor=user.actor)
-                return _back(case.id, msg="Assignment changed")
+                return _back(case.id, "assignment_changed")
             if action == "legal_hold":
                 if not user.is_admin:
                     cases.audit(session, user.actor, "action_refused", case.id, {"action": "legal_hold"})
                     return _forbidden(request, user, "Only an admin can place or lift a legal hold.")
                 hold = form.get("legal_hold") == "on"
                 cases.set_legal_hold(session, services.settings, case.id, hold=hold, actor=user.actor)
-                return _back(case.id, msg="Legal hold placed" if hold else "Legal hold lifted")
+                return _back(case.id, "legal_hold_placed" if hold else "legal_hold_lifted")
             if action == "reveal":
                 item = int(form.get("item", "-1")) if form.get("item", "").isdigit() else -1
                 if item < 0:
                     return render(request, "error.html", status=400, user=user, message="Which item?")
-                shown = [int(x) for x in form.get("revealed", "").split(",") if x.isdigit()]
                 cases.record_reveal(session, services.settings, case.id, item=item, actor=user.actor)
-                return _back(case.id, revealed=sorted({*shown, item}))
+                return _back(case.id, "media_revealed", f"#media-{item}")
             return render(request, "error.html", status=404, user=user, message="Unknown action.")
 
     try:
@@ -436,8 +471,9 @@ def audit_page(request: Request) -> Response:
         with services.write() as session:
             cases.audit(session, user.actor, "view_refused", None, {"page": "audit"})
         return _forbidden(request, user, "The audit log is for admins.")
+    with services.read() as session:
+        report = audit_configured(session, services.settings)
     with services.write() as session:
-        result = chain.verify(session)
         cases.audit(session, user.actor, "view_audit_log", None, {})
         records = list(
             session.execute(select(EvidenceRecord).order_by(EvidenceRecord.seq.desc()).limit(200)).scalars()
@@ -453,4 +489,4 @@ def audit_page(request: Request) -> Response:
             }
             for r in records
         ]
-    return render(request, "audit.html", user=user, result=result, rows=rows, now=datetime.now(UTC))
+    return render(request, "audit.html", user=user, report=report, rows=rows, now=datetime.now(UTC))

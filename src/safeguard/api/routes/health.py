@@ -1,9 +1,9 @@
-"""Liveness and metrics."""
+"""Liveness, readiness and metrics."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 
 from safeguard.accounts.keys import KeyInfo
@@ -18,6 +18,29 @@ def healthz(services: Services = Depends(get_services)) -> dict:
     with services.read() as session:
         session.execute(text("SELECT 1"))
     return {"status": "ok"}
+
+
+@router.get(
+    "/readyz",
+    summary="Readiness: database, shared rate-limit store and models loaded (no key needed)",
+    responses={503: {"description": "not ready yet (or a dependency is down): see the checks"}},
+)
+def readyz(services: Services = Depends(get_services)) -> JSONResponse:
+    """200 once the service can decide messages as configured: the database answers, the
+    shared rate-limit store (Redis, when configured) answers, and the models are loaded."""
+    checks: dict[str, str] = {}
+    try:
+        with services.read() as session:
+            session.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception as exc:
+        checks["database"] = f"failed: {type(exc).__name__}"
+    if services.limiter.shared:
+        checks["rate_limit_storage"] = "ok" if services.limiter.storage_ok() else "failed: unreachable"
+    checks.update(services.warmup.status)
+    ready = all(value in ("ok", "loaded", "unavailable") for value in checks.values())
+    body = {"status": "ready" if ready else "not_ready", "checks": checks}
+    return JSONResponse(body, 200 if ready else 503)
 
 
 @router.get(

@@ -76,6 +76,9 @@ async def post_media(
     escalates (``action = escalate``, a case is opened). Otherwise ``nudity``
     says whether to blur and warn (child recipient) or warn before sending
     (child sender); hash-only submissions may carry the device's ``nudity_score``.
+    An image over the ``[media]`` size limits is refused before decoding (422 naming
+    ``file`` and the limit); one that cannot be screened while a child or teen takes
+    part is never silently allowed (protective actions, or 422 when so configured).
     """
     content_type = request.headers.get("content-type", "")
     if content_type.startswith("multipart/form-data"):

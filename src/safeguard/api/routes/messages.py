@@ -9,7 +9,7 @@ from safeguard.accounts.keys import KeyInfo
 from safeguard.api.deps import Services, get_services, require
 from safeguard.api.responses import JSON
 from safeguard.api.schemas.messages import MessageDecisionOut, MessageIn
-from safeguard.errors import InputError
+from safeguard.errors import ConflictError, InputError
 from safeguard.policy.engine import MessageEvent
 
 router = APIRouter(prefix="/v1", tags=["messages"])
@@ -22,12 +22,27 @@ def check_message(services: Services, body: MessageIn) -> None:
         raise InputError(f"at most {limit} recipients per message", field="recipient_ids")
 
 
+def sender_refusal(services: Services, body: MessageIn) -> tuple[dict, dict[str, str]] | None:
+    """Count the message against its sender's limit: the 429 body and headers when over it."""
+    refusal = services.limiter.sender(body.sender_id)
+    if refusal is None:
+        return None
+    services.metrics.rate_limited.labels("sender").inc()
+    detail = (
+        f"sender_id {body.sender_id!r} is over its message limit ({refusal.limit}); "
+        "the message was not decided: send it again after Retry-After"
+    )
+    return {"detail": detail, "field": "sender_id"}, {"Retry-After": refusal.retry_after_header()}
+
+
 async def decide_message(services: Services, body: MessageIn) -> tuple[dict, dict[str, str] | None]:
     """Decide a checked message once its decision is stored: (decision, response headers).
 
     The one handler behind ``POST /v1/messages``, for the FastAPI route and the
     hot path in ``safeguard.api.fastpath`` alike.
     """
+    if not services.warmup.ready:  # the models are still loading: wait off the loop
+        await services.warmup.wait()
     outcome = await services.engine.decide(
         MessageEvent(
             conversation_id=body.conversation_id,
@@ -39,6 +54,13 @@ async def decide_message(services: Services, body: MessageIn) -> tuple[dict, dic
             sender_age_band=body.sender_age_band,
         )
     )
+    if outcome.conflict is not None:
+        raise ConflictError(
+            f"message_id {body.message_id!r} was already used in conversation {body.conversation_id!r} "
+            f"with a different {outcome.conflict}; a retry must repeat the request exactly, and a new "
+            "message needs a new message_id",
+            field=outcome.conflict,
+        )
     if outcome.created:
         services.metrics.decisions.labels("message", outcome.decision["action"]).inc()
         return outcome.decision, None
@@ -50,7 +72,11 @@ async def decide_message(services: Services, body: MessageIn) -> tuple[dict, dic
     "/messages",
     response_model=MessageDecisionOut,
     summary="Decide one message",
-    responses={200: {"headers": {"Idempotent-Replay": {"schema": {"type": "string"}}}}},
+    responses={
+        200: {"headers": {"Idempotent-Replay": {"schema": {"type": "string"}}}},
+        409: {"description": "the message's key (conversation_id, message_id) was used for another request"},
+        429: {"description": "the API key or the sender account is over its rate limit (see Retry-After)"},
+    },
 )
 async def post_message(
     body: MessageIn,
@@ -58,8 +84,15 @@ async def post_message(
     services: Services = Depends(get_services),
 ) -> Response:
     """Score the message with its conversation's state, apply the child-safety rules and
-    return the decision once it is stored. A repeated ``message_id`` returns the first
-    decision (header ``Idempotent-Replay: true``)."""
+    return the decision once it is stored.
+
+    ``message_id`` is unique within its conversation: an exact repeat of a request
+    returns the first decision (header ``Idempotent-Replay: true``); the same
+    ``(conversation_id, message_id)`` with another sender, recipients or text is a 409
+    naming the field."""
     check_message(services, body)
+    refused = sender_refusal(services, body)
+    if refused is not None:
+        return JSON(refused[0], status_code=429, headers=refused[1])
     decision, headers = await decide_message(services, body)
     return JSON(decision, headers=headers)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse, Response
 
 from safeguard.accounts.keys import KeyInfo
@@ -14,7 +14,8 @@ from safeguard.api.responses import JSON
 from safeguard.api.routes.cases import NOT_FOUND, CaseId, actor_of, not_found
 from safeguard.api.schemas.cases import VerifyOut
 from safeguard.cases.service import CaseNotFound
-from safeguard.evidence import chain
+from safeguard.errors import InputError
+from safeguard.evidence.audit import audit_configured
 from safeguard.reports import context, cybertipline, nca, transparency
 
 router = APIRouter(prefix="/v1", tags=["reports"])
@@ -63,7 +64,7 @@ def get_nca(
     "/reports/transparency",
     summary="Transparency statistics",
     responses={
-        400: {"description": "bad date range"},
+        422: {"description": "a date outside 2000-01-01..2999-12-31 or 'to' before 'from' (names the field)"},
         200: {
             "content": {
                 "application/json": {"schema": {"type": "object"}},
@@ -81,8 +82,10 @@ def get_transparency(
     services: Services = Depends(get_services),
 ) -> Response:
     """Counts by category and surface, automated vs reported, review times, automated precision."""
-    if end < start:
-        raise HTTPException(400, "'to' must not be before 'from'")
+    try:
+        transparency.check_range(start, end)
+    except InputError as exc:
+        return JSON({"detail": exc.describe(), "field": exc.field}, status_code=422)
     with services.write() as session:
         stats = transparency.compute(session, services.settings, start, end)
     if fmt == "csv":
@@ -97,9 +100,16 @@ def get_verify(
     _key: KeyInfo = Depends(require("admin")),
     services: Services = Depends(get_services),
 ) -> VerifyOut:
-    """Walk the hash chain and name the first bad record, if any (admin only)."""
+    """Walk the hash chain, check it against the signed checkpoints and the case and decision
+    tables against it (``safeguard audit verify``); name every failed check (admin only)."""
     with services.read() as session:
-        result = chain.verify(session)
+        report = audit_configured(session, services.settings)
+    result = report.chain
     return VerifyOut(
-        ok=result.ok, records=result.records, first_bad_seq=result.first_bad_seq, problem=result.problem
+        ok=report.ok,
+        records=result.records,
+        first_bad_seq=result.first_bad_seq,
+        problem=result.problem,
+        failed_checks=report.failed_checks(),
+        report=report.lines(),
     )

@@ -147,3 +147,5 @@ class VerifyOut(BaseModel):
     records: int
     first_bad_seq: int | None
     problem: str | None
+    failed_checks: list[str] = Field(default_factory=list, description="e.g. truncated, case_row, decisions")
+    report: list[str] = Field(default_factory=list, description="what was checked and what failed")

@@ -62,10 +62,17 @@ NudityAction = Literal["blur_and_warn", "warn_before_send", "allow"]
 
 
 class NudityOut(BaseModel):
-    """Nudity protection for child and teen accounts (present when one takes part and the
-    image was screened, or the device sent a score)."""
+    """Nudity protection for child and teen accounts (present when one takes part and an image
+    was uploaded, or the device sent a score).
 
-    score: float = Field(description="nudity score in [0, 1]")
+    An upload that could not be screened (reason ``nudity_unavailable`` or
+    ``nudity_unscreened``) has ``screened = false``, no score, and the protective actions.
+    """
+
+    screened: bool = Field(
+        True, description="false: the image could not be screened and the actions are protective"
+    )
+    score: float | None = Field(description="nudity score in [0, 1]; null when not screened")
     threshold: float
     action: NudityAction = Field(description="what the client does: blur_and_warn wins over warn_before_send")
     text: str | None = Field(None, description="the supportive text to show for ``action``")

@@ -15,7 +15,10 @@ class MessageIn(BaseModel):
     """One message: the JSONL fields plus its recipients."""
 
     conversation_id: Identifier
-    message_id: Identifier = Field(description="idempotency key: a repeat returns the first decision")
+    message_id: Identifier = Field(
+        description="idempotency key, unique within the conversation: an exact repeat returns the first "
+        "decision; the same key with another sender, recipients or text is refused (409)"
+    )
     sender_id: Identifier
     text: Annotated[str, StringConstraints(max_length=MAX_API_TEXT_CHARS, pattern=r"^[^\x00]*$")] = Field(
         description="scored in memory, never stored or logged"
