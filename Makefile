@@ -32,8 +32,15 @@ video-extra: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/run_all.py
 
+# Layering (import-linter contracts in pyproject.toml), radon complexity on the message path,
+# file lengths (scripts/check_structure.py); tests/test_architecture.py runs the same in `make test`.
 lint: $(STAMP)
-	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff check src tests benchmarks scripts/check_structure.py
+	PYTHONPATH=src $(VENV)/bin/lint-imports
+	$(VENV)/bin/radon cc --min D --show-complexity src/safeguard/policy src/safeguard/store \
+	  src/safeguard/accounts src/safeguard/cases src/safeguard/service src/safeguard/stream \
+	  src/safeguard/api/fastpath.py src/safeguard/api/routes/messages.py
+	$(PY) scripts/check_structure.py
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache

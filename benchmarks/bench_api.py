@@ -448,9 +448,9 @@ def bench_backend(name: str, db_url: str, args: argparse.Namespace) -> dict[tupl
 
 def engine_cpu_ms(db_url: str, args: argparse.Namespace, children: int, adults: int) -> float:
     """CPU ms per message of the decision engine alone (no HTTP), in batches of 16."""
-    from safeguard.api.app import build_services
     from safeguard.config import Settings
     from safeguard.policy.engine import MessageEvent
+    from safeguard.service.container import build_services
     from safeguard.store.db import dispose_engines
 
     settings = Settings(database_url=db_url, detector_embeddings=args.detector != "fast")

@@ -6,8 +6,9 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from safeguard.accounts.models import ContactEvent, utcnow
+from safeguard.accounts.models import ContactEvent
 from safeguard.config import Settings
+from safeguard.core.clock import utcnow
 from safeguard.policy.models import ConversationRow, EscalationRow, MessageDecisionRow
 from safeguard.policy.retention import purge_expired
 from safeguard.store.db import session_scope

@@ -9,9 +9,10 @@ from sqlalchemy import select, update
 
 from safeguard.accounts import service as accounts
 from safeguard.accounts.keys import create_key, list_keys, revoke_key, verify_key
-from safeguard.accounts.models import ApiKey, ContactEvent, utcnow
+from safeguard.accounts.models import ApiKey, ContactEvent
 from safeguard.accounts.risk import AccountRiskInputs, score_account
 from safeguard.config import Settings
+from safeguard.core.clock import utcnow
 from safeguard.errors import InputError
 from safeguard.store.db import session_scope
 

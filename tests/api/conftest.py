@@ -9,8 +9,8 @@ from api_fake_detector import FakeDetector
 from api_support import Service, make_keys
 from fastapi.testclient import TestClient
 
-from safeguard.api.app import create_app
 from safeguard.config import Settings
+from safeguard.server import create_app
 
 
 @pytest.fixture(autouse=True)

@@ -9,10 +9,10 @@ import pytest
 from api_support import Service
 from sqlalchemy import create_engine, func, select, text
 
-from safeguard.api.webhooks import WebhookDelivery
 from safeguard.policy import texts
 from safeguard.policy.engine import MessageEvent
 from safeguard.policy.models import ConversationRow, EscalationRow, MessageDecisionRow
+from safeguard.service.webhooks import WebhookDelivery
 from safeguard.store.db import session_scope
 
 

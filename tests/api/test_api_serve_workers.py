@@ -22,9 +22,9 @@ from sqlalchemy import select
 
 from safeguard.accounts.keys import create_key
 from safeguard.accounts.service import upsert_account
-from safeguard.api.serve import per_process_settings
 from safeguard.config import Settings
 from safeguard.policy.models import ConversationRow, MessageDecisionRow
+from safeguard.server.serve import per_process_settings
 from safeguard.store.db import session_scope
 
 SAFEGUARD = str(Path(sys.executable).parent / "safeguard")

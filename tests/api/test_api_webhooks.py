@@ -11,8 +11,8 @@ import pytest
 from api_support import Service
 from sqlalchemy import select, update
 
-from safeguard.accounts.models import utcnow
-from safeguard.api.webhooks import SIGNATURE_HEADER, WebhookDelivery, sign, verify
+from safeguard.core.clock import utcnow
+from safeguard.service.webhooks import SIGNATURE_HEADER, WebhookDelivery, sign, verify
 from safeguard.store.db import session_scope
 
 SECRET = "webhook-secret-1"

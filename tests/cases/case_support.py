@@ -14,9 +14,9 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from safeguard.accounts.keys import create_key
-from safeguard.api.app import create_app
 from safeguard.config import Settings
 from safeguard.ingest.records import Message
+from safeguard.server import create_app
 from safeguard.store.db import session_scope
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "pdq-conformance"

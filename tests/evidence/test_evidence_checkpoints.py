@@ -176,9 +176,9 @@ def test_the_running_service_signs_checkpoints_and_sends_them(
     webhook target subscribed to ``audit_checkpoint``; the receiver checks the Ed25519 signature."""
     from fastapi.testclient import TestClient
 
-    from safeguard.api.app import create_app
-    from safeguard.api.webhooks import SIGNATURE_HEADER
-    from safeguard.api.webhooks import verify as verify_hmac
+    from safeguard.server import create_app
+    from safeguard.service.webhooks import SIGNATURE_HEADER
+    from safeguard.service.webhooks import verify as verify_hmac
     from safeguard.text import load_detector
 
     _fill(sqlite_url)

@@ -12,17 +12,17 @@ from typing import Any
 import pytest
 from sqlalchemy import delete, insert, select, text, update
 
-from safeguard.accounts.models import utcnow
 from safeguard.accounts.service import set_connection, upsert_account
-from safeguard.api.maintenance import Maintenance
 from safeguard.cases import service as cases
 from safeguard.cases.models import CaseRow
 from safeguard.config import Settings
+from safeguard.core.clock import utcnow
 from safeguard.evidence import chain
 from safeguard.evidence.audit import audit
 from safeguard.evidence.decision_digest import DIGEST_ACTION, decisions_table, digest_payload, digest_range
 from safeguard.evidence.decision_sealing import append_digests, plan_digests
 from safeguard.evidence.retention import purge
+from safeguard.service.maintenance import Maintenance
 from safeguard.store.db import get_sessionmaker, session_scope
 
 T0 = datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
@@ -293,7 +293,7 @@ def test_escalations_joining_a_case_are_merged_as_the_case_service_does(
                 )
             )
             session.flush()
-            cases.queue(session, settings)
+            cases.sync_from_escalations(session, settings)  # the upkeep task
     with session_scope(sqlite_url) as session:
         case = session.execute(select(CaseRow)).scalar_one()
         assert case.risk == 0.9 and set(case.categories) == {"secrecy", "meeting"} and case.child_involved

@@ -8,10 +8,10 @@ from datetime import timedelta
 from sqlalchemy import select, text
 from typer.testing import CliRunner
 
-from safeguard.accounts.models import utcnow
 from safeguard.cases import service as cases
 from safeguard.cases.models import CaseRow
 from safeguard.config import Settings
+from safeguard.core.clock import utcnow
 from safeguard.evidence import chain
 from safeguard.evidence.models import EvidenceRecord
 from safeguard.evidence.retention import purge

@@ -3,16 +3,19 @@ write lock, PostgreSQL's row locks) and stored only if nothing they read
 changed meanwhile; otherwise they are decided again under the locks.
 
 Two engines on one database stand in for two server processes (on SQLite each
-has its own file lock handle, so they exclude each other as processes do). A
-hook on the first engine's unlocked phase lets the second write in between,
-which is the race the check must catch: under SQLite's write lock before the
-write, inside PostgreSQL's one write statement.
+has its own file lock handle, so they exclude each other as processes do). The
+first engine is given a recording batch store (the engine's seam to the database):
+it tells how each batch went, and lets the second engine write right after the
+first one's unlocked read, which is the race the check must catch: under SQLite's
+write lock before the write, inside PostgreSQL's one write statement.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterator
+from contextlib import asynccontextmanager
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, func, select, text
@@ -20,10 +23,12 @@ from sqlalchemy import create_engine, func, select, text
 from safeguard.accounts.models import AccountSignal, ContactEvent, ContactPermission
 from safeguard.accounts.service import set_connection, upsert_account
 from safeguard.config import Settings
-from safeguard.policy import engine as policy_engine
-from safeguard.policy.engine import MessageEngine, MessageEvent, Outcome
+from safeguard.policy.engine import MessageEngine, MessageEvent, Optimism, Outcome
 from safeguard.policy.models import ConversationRow, MessageDecisionRow
-from safeguard.store.db import ConnectionLost, dispose_engines, get_sessionmaker, session_scope
+from safeguard.policy.runners import LOOP_SPLIT_MIN, batch_share
+from safeguard.store import batch_postgres
+from safeguard.store.batch import CONTACTS, CONVERSATIONS, DECISIONS, SIGNALS, BatchStore, batch_store
+from safeguard.store.db import ConnectionLost, dispose_engines, get_engine, get_sessionmaker, session_scope
 from safeguard.text import load_detector
 
 
@@ -40,36 +45,91 @@ def url(db_url: str) -> Iterator[str]:
     dispose_engines()
 
 
-def _engine(url: str) -> MessageEngine:
+class RecordingStore:
+    """A batch store that records how each batch went, in the engine's words:
+    ``prepared`` (decided without locks) then ``stored`` or ``changed`` (the check
+    failed), or ``needs lock`` (the batch wrote as it decided); on the event loop
+    ``stored``, ``under the locks`` or ``connection lost``. ``between`` runs once,
+    right after the first unlocked read."""
+
+    def __init__(self, inner: BatchStore, between: Callable[[], object] | None = None) -> None:
+        self.inner = inner
+        self.between = between
+        self.seen: list[str] = []
+        self.sizes: list[int] = []  # events per batch read on the driver's connection
+        self._unlocked_read = False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def _after_unlocked_read(self) -> None:
+        if self.between is not None:
+            between, self.between = self.between, None
+            between()
+
+    def read(self, connection, request, *, lock):  # type: ignore[no-untyped-def]
+        if lock and self._unlocked_read:
+            self.seen.append("needs lock")
+        self._unlocked_read = not lock
+        snapshot = self.inner.read(connection, request, lock=lock)
+        if not lock:
+            self._after_unlocked_read()
+        return snapshot
+
+    def write(self, connection, writes):  # type: ignore[no-untyped-def]
+        self._unlocked_read = False
+        return self.inner.write(connection, writes)
+
+    def write_if_unchanged(self, connection, writes, versions):  # type: ignore[no-untyped-def]
+        self._unlocked_read = False
+        stored = self.inner.write_if_unchanged(connection, writes, versions)
+        self.seen.extend(["prepared", "stored" if stored else "changed"])
+        return stored
+
+    @asynccontextmanager
+    async def on_driver(self, connection):  # type: ignore[no-untyped-def]
+        outcome = {"written": False}
+        try:
+            async with self.inner.on_driver(connection) as driver:
+                yield _RecordingDriver(self, driver, outcome)
+        except ConnectionLost:
+            self.seen.append("connection lost")
+            raise
+        except Exception:
+            self.seen.append("under the locks")
+            raise
+        self.seen.append("stored" if outcome["written"] else "under the locks")
+
+
+class _RecordingDriver:
+    def __init__(self, store: RecordingStore, driver: Any, outcome: dict) -> None:
+        self.store, self.driver, self.outcome = store, driver, outcome
+
+    async def read(self, request):  # type: ignore[no-untyped-def]
+        self.store.sizes.append(len(request.keys))
+        snapshot = await self.driver.read(request)
+        self.store._after_unlocked_read()
+        return snapshot
+
+    async def write_if_unchanged(self, writes):  # type: ignore[no-untyped-def]
+        stored = await self.driver.write_if_unchanged(writes)
+        self.outcome["written"] = stored
+        return stored
+
+
+def _engine(url: str, store: BatchStore | None = None) -> MessageEngine:
     settings = Settings(database_url=url, detector_embeddings=False)
-    return MessageEngine(get_sessionmaker(url), load_detector(None, embeddings=False), settings)
+    return MessageEngine(get_sessionmaker(url), load_detector(None, embeddings=False), settings, store=store)
 
 
 def _event(message_id: str, text: str = "how was school", conversation: str = "c1") -> MessageEvent:
     return MessageEvent(conversation, message_id, "adult-1", text, ("child-1",))
 
 
-def _interleave(engine: MessageEngine, between: Callable[[], object]) -> list[str]:
-    """Run ``between`` after each of ``engine``'s unlocked phases; returns what happened:
-    how each batch was decided without locks, and whether that result was stored."""
-    prepare, store = engine._prepare, engine._store_prepared
-    seen: list[str] = []
-
-    def prepared(events, sessions=None):  # type: ignore[no-untyped-def]
-        result = prepare(events, sessions)
-        seen.append("prepared" if result.view is not None else "needs lock")
-        if len(seen) == 1:
-            between()
-        return result
-
-    def stored(result, sessions=None):  # type: ignore[no-untyped-def]
-        outcomes = store(result, sessions)
-        seen.append("stored" if outcomes is not None else "changed")
-        return outcomes
-
-    engine._prepare = prepared  # type: ignore[method-assign]
-    engine._store_prepared = stored  # type: ignore[method-assign]
-    return seen
+def _recorded(url: str, between: Callable[[], object] | None = None) -> tuple[MessageEngine, list[str]]:
+    """An engine whose batch store records how each batch went (``RecordingStore``)."""
+    store = RecordingStore(batch_store(get_engine(url).dialect.name), between)
+    return _engine(url, store), store.seen
 
 
 def _conversation(url: str, conversation_id: str = "c1") -> ConversationRow:
@@ -80,8 +140,7 @@ def _conversation(url: str, conversation_id: str = "c1") -> ConversationRow:
 
 
 def test_a_quiet_batch_is_stored_from_its_unlocked_phase(url: str) -> None:
-    engine = _engine(url)
-    seen = _interleave(engine, lambda: None)
+    engine, seen = _recorded(url)
     outcomes = engine.process_many([_event("m1"), _event("m2")])
     assert seen == ["prepared", "stored"]
     assert [o.created for o in outcomes] == [True, True]
@@ -91,9 +150,9 @@ def test_a_quiet_batch_is_stored_from_its_unlocked_phase(url: str) -> None:
 
 
 def test_a_conversation_written_meanwhile_is_decided_again_under_the_lock(url: str) -> None:
-    first, second = _engine(url), _engine(url)
-    first.process_many([_event("m0")])
-    seen = _interleave(first, lambda: second.process_many([_event("other", "did you see the game")]))
+    second = _engine(url)
+    second.process_many([_event("m0")])
+    first, seen = _recorded(url, lambda: second.process_many([_event("other", "did you see the game")]))
     outcomes = first.process_many([_event("m1")])
     assert seen == ["prepared", "changed"]
     assert outcomes[0].created
@@ -104,9 +163,9 @@ def test_a_conversation_written_meanwhile_is_decided_again_under_the_lock(url: s
 
 
 def test_a_message_decided_meanwhile_is_answered_with_the_stored_decision(url: str) -> None:
-    first, second = _engine(url), _engine(url)
+    second = _engine(url)
     elsewhere: list = []
-    seen = _interleave(first, lambda: elsewhere.extend(second.process_many([_event("m1")])))
+    first, seen = _recorded(url, lambda: elsewhere.extend(second.process_many([_event("m1")])))
     outcome = first.process_many([_event("m1")])[0]
     assert seen == ["prepared", "changed"]
     assert elsewhere[0].created and not outcome.created
@@ -117,8 +176,8 @@ def test_a_message_decided_meanwhile_is_answered_with_the_stored_decision(url: s
 
 
 def test_a_new_conversation_created_meanwhile_is_not_overwritten(url: str) -> None:
-    first, second = _engine(url), _engine(url)
-    seen = _interleave(first, lambda: second.process_many([_event("a", conversation="fresh")]))
+    second = _engine(url)
+    first, seen = _recorded(url, lambda: second.process_many([_event("a", conversation="fresh")]))
     first.process_many([_event("b", conversation="fresh")])
     assert seen == ["prepared", "changed"]
     row = _conversation(url, "fresh")
@@ -126,8 +185,7 @@ def test_a_new_conversation_created_meanwhile_is_not_overwritten(url: str) -> No
 
 
 def test_batches_that_write_as_they_decide_take_the_lock_first(url: str) -> None:
-    engine = _engine(url)
-    seen = _interleave(engine, lambda: None)
+    engine, seen = _recorded(url)
     # A child writing to an account she is not connected to confirms that contact at once.
     engine.process_many([MessageEvent("c2", "k1", "child-2", "hi", ("adult-1",))])
     assert seen == ["needs lock"]
@@ -140,8 +198,7 @@ def test_batches_that_write_as_they_decide_take_the_lock_first(url: str) -> None
 def test_repeated_account_inputs_are_written_by_the_unlocked_batch(url: str) -> None:
     """A signal category already counted in a conversation, and a minor already contacted,
     change no account risk: such batches are stored from their unlocked phase, inputs too."""
-    engine = _engine(url)
-    seen = _interleave(engine, lambda: None)
+    engine, seen = _recorded(url)
     for batch in range(3):
         engine.process_many([MessageEvent("c3", f"s{batch}", "adult-1", "add me on snap", ("child-2",))])
     assert seen == ["needs lock", "prepared", "stored", "prepared", "stored"]
@@ -157,32 +214,33 @@ def test_repeated_account_inputs_are_written_by_the_unlocked_batch(url: str) -> 
 def test_a_burst_of_batches_that_need_the_locks_goes_straight_to_them(url: str) -> None:
     """Deciding without locks first is wasted on batches that must be decided again under
     them: after most recent ones did, batches skip it, trying again every PROBE-th batch."""
-    engine = _engine(url)
-    seen = _interleave(engine, lambda: None)
+    engine, seen = _recorded(url)
     # Each batch is the sender's first platform-move signal in a new conversation.
-    for n in range(4 + policy_engine._Optimism.PROBE):
+    for n in range(4 + Optimism.PROBE):
         engine.process_many([MessageEvent(f"burst-{n}", f"b{n}", "adult-1", "add me on snap", ("child-1",))])
     assert seen == ["needs lock"] * 5
-    quiet = [_event(f"q{n}", conversation="quiet") for n in range(2 * policy_engine._Optimism.PROBE)]
+    quiet = [_event(f"q{n}", conversation="quiet") for n in range(2 * Optimism.PROBE)]
     for event in quiet:  # batches that store as decided bring the unlocked path back
         engine.process_many([event])
     assert seen[-4:] == ["prepared", "stored", "prepared", "stored"]
     assert engine.optimism.failure_rate < 0.5
     with session_scope(url) as session:
         decided = session.execute(select(func.count()).select_from(MessageDecisionRow)).scalar()
-    assert decided == 4 + 3 * policy_engine._Optimism.PROBE
+    assert decided == 4 + 3 * Optimism.PROBE
 
 
 def test_the_postgresql_batch_write_names_every_column() -> None:
-    """The one-statement PostgreSQL write lists each column; a new column must join it."""
-    decisions = {name for name, _ in policy_engine._DECISION_ARRAYS}
-    conversations = {name for name, _ in policy_engine._CONVERSATION_ARRAYS}
-    signals = {name for name, _ in policy_engine._SIGNAL_ARRAYS}
-    contacts = {name for name, _ in policy_engine._CONTACT_ARRAYS}
-    assert decisions == set(MessageDecisionRow.__table__.c.keys())
-    assert conversations == set(ConversationRow.__table__.c.keys())
-    assert signals == set(AccountSignal.__table__.c.keys())
-    assert contacts == set(ContactEvent.__table__.c.keys()) - {"id"}  # id: generated
+    """The one-statement PostgreSQL write lists each column; a new column must join it
+    (and the batch store's table clauses name the same columns)."""
+    decisions = {name for name, _ in batch_postgres.DECISION_ARRAYS}
+    conversations = {name for name, _ in batch_postgres.CONVERSATION_ARRAYS}
+    signals = {name for name, _ in batch_postgres.SIGNAL_ARRAYS}
+    contacts = {name for name, _ in batch_postgres.CONTACT_ARRAYS}
+    assert decisions == set(MessageDecisionRow.__table__.c.keys()) == set(DECISIONS.c.keys())
+    assert conversations == set(ConversationRow.__table__.c.keys()) == set(CONVERSATIONS.c.keys())
+    assert signals == set(AccountSignal.__table__.c.keys()) == set(SIGNALS.c.keys())
+    # contact_events.id: generated
+    assert contacts == set(ContactEvent.__table__.c.keys()) - {"id"} == set(CONTACTS.c.keys())
 
 
 # The service's PostgreSQL path: batches run on the event loop, and a batch decided
@@ -191,32 +249,13 @@ on_postgresql = pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 
 
 def _on_loop(
-    engine: MessageEngine, batches: list[list[MessageEvent]], between: Callable[[], object] | None = None
-) -> tuple[list[list[Outcome]], list[str]]:
-    """Decide each batch on an event loop as the service does; returns the outcomes and how
-    each attempt on the driver's connection went. ``between`` runs once, after the first
-    batch was read and before it is written."""
-    seen: list[str] = []
-    store, decide = engine._store_on_driver, engine._decide
-
-    async def recorded(connection, events):  # type: ignore[no-untyped-def]
-        try:
-            outcomes = await store(connection, events)
-        except ConnectionLost:
-            seen.append("connection lost")
-            raise
-        seen.append("stored" if outcomes is not None else "under the locks")
-        return outcomes
-
-    def deciding(view, event):  # type: ignore[no-untyped-def]
-        nonlocal between
-        if between is not None:
-            between, run = None, between
-            run()
-        return decide(view, event)
-
-    engine._store_on_driver = recorded  # type: ignore[method-assign]
-    engine._decide = deciding  # type: ignore[method-assign]
+    url: str, batches: list[list[MessageEvent]], between: Callable[[], object] | None = None
+) -> tuple[list[list[Outcome]], list[str], RecordingStore]:
+    """Decide each batch on an event loop as the service does, with a recording store;
+    returns the outcomes, how each attempt on the driver's connection went, and the store.
+    ``between`` runs once, after the first batch was read and before it is written."""
+    store = RecordingStore(batch_store("postgresql"), between)
+    engine = _engine(url, store)
 
     async def run() -> list[list[Outcome]]:
         await engine.start_on_loop()
@@ -225,14 +264,13 @@ def _on_loop(
         finally:
             await engine.stop_on_loop()
 
-    return asyncio.run(run()), seen
+    return asyncio.run(run()), store.seen, store
 
 
 @on_postgresql
 def test_on_the_loop_a_quiet_batch_is_read_and_written_by_two_statements(url: str) -> None:
-    engine = _engine(url)
     batch = [_event("m1"), _event("m2"), _event("m3", "see you at practice")]
-    outcomes, seen = _on_loop(engine, [batch, batch])
+    outcomes, seen, _ = _on_loop(url, [batch, batch])
     assert seen == ["stored", "stored"]
     assert [o.created for o in outcomes[0]] == [True, True, True]
     assert [o.created for o in outcomes[1]] == [False, False, False]  # replayed: the stored decisions
@@ -246,10 +284,10 @@ def test_on_the_loop_a_quiet_batch_is_read_and_written_by_two_statements(url: st
 
 @on_postgresql
 def test_on_the_loop_a_conversation_written_meanwhile_is_decided_again_under_the_locks(url: str) -> None:
-    first, second = _engine(url), _engine(url)
+    second = _engine(url)
     second.process_many([_event("m0")])
-    outcomes, seen = _on_loop(
-        first, [[_event("m1")]], lambda: second.process_many([_event("other", "did you see the game")])
+    outcomes, seen, _ = _on_loop(
+        url, [[_event("m1")]], lambda: second.process_many([_event("other", "did you see the game")])
     )
     assert seen == ["under the locks"]
     assert outcomes[0][0].created
@@ -260,8 +298,7 @@ def test_on_the_loop_a_conversation_written_meanwhile_is_decided_again_under_the
 
 @on_postgresql
 def test_on_the_loop_a_batch_that_writes_as_it_decides_takes_the_locks(url: str) -> None:
-    engine = _engine(url)
-    outcomes, seen = _on_loop(engine, [[MessageEvent("c2", "k1", "child-2", "hi", ("adult-1",))]])
+    outcomes, seen, _ = _on_loop(url, [[MessageEvent("c2", "k1", "child-2", "hi", ("adult-1",))]])
     assert seen == ["under the locks"]
     assert outcomes[0][0].created
     with session_scope(url) as session:
@@ -272,8 +309,6 @@ def test_on_the_loop_a_batch_that_writes_as_it_decides_takes_the_locks(url: str)
 
 @on_postgresql
 def test_on_the_loop_a_connection_lost_under_the_driver_statements_is_retried(url: str) -> None:
-    engine = _engine(url)
-
     def end_the_loop_connections() -> None:
         admin = create_engine(url)
         try:
@@ -287,7 +322,7 @@ def test_on_the_loop_a_connection_lost_under_the_driver_statements_is_retried(ur
         finally:
             admin.dispose()
 
-    outcomes, seen = _on_loop(engine, [[_event("m1")], [_event("m2")]], end_the_loop_connections)
+    outcomes, seen, _ = _on_loop(url, [[_event("m1")], [_event("m2")]], end_the_loop_connections)
     assert seen == ["connection lost", "stored", "stored"]
     assert all(o.created for batch in outcomes for o in batch)
     row = _conversation(url)
@@ -298,26 +333,15 @@ def test_on_the_loop_a_connection_lost_under_the_driver_statements_is_retried(ur
 def test_on_the_loop_a_closed_burst_is_split_so_batches_overlap(url: str) -> None:
     """32 requests queued at once (every client waiting): the three runners each take a
     share, so one batch is decided while the database reads or writes another."""
-    engine = _engine(url)
-    sizes: list[int] = []
-    store = engine._store_on_driver
-
-    async def recorded(connection, events):  # type: ignore[no-untyped-def]
-        sizes.append(len(events))
-        return await store(connection, events)
-
-    engine._store_on_driver = recorded  # type: ignore[method-assign]
     burst = [_event(f"b{i}", conversation=f"burst-{i}") for i in range(32)]
-    outcomes, _ = _on_loop(engine, [burst])
-    assert sorted(sizes) == [10, 11, 11]  # in the order their connections came
+    outcomes, _, store = _on_loop(url, [burst])
+    assert sorted(store.sizes) == [10, 11, 11]  # in the order their connections came
     assert all(o.created for o in outcomes[0])
     with session_scope(url) as session:
         assert session.execute(select(func.count()).select_from(MessageDecisionRow)).scalar() == 32
 
 
 def test_loop_batch_size_shares_the_queue_between_free_runners() -> None:
-    engine = MessageEngine.__new__(MessageEngine)
-    engine.max_batch = 64
     for tasks, busy, queued, expected in [
         (3, 0, 32, 11),  # three free runners: a third each
         (3, 0, 16, 8),  # not below the minimum
@@ -326,7 +350,5 @@ def test_loop_batch_size_shares_the_queue_between_free_runners() -> None:
         (1, 0, 100, 64),  # up to max_batch
         (3, 2, 5, 8),  # fewer than the minimum queued: all of them
     ]:
-        engine._loop_tasks, engine._loop_busy = tasks, busy
-        engine._loop_queue = [None] * queued  # type: ignore[list-item]
-        assert engine._loop_batch_size() == expected, (tasks, busy, queued)
-    assert policy_engine.LOOP_SPLIT_MIN == 8
+        assert batch_share(queued, tasks, busy, max_batch=64) == expected, (tasks, busy, queued)
+    assert LOOP_SPLIT_MIN == 8

@@ -11,8 +11,8 @@ from report_support import Scenario
 from sqlalchemy import text
 from typer.testing import CliRunner
 
-from safeguard.accounts.models import utcnow
 from safeguard.cli import app
+from safeguard.core.clock import utcnow
 from safeguard.reports import transparency
 from safeguard.store.db import session_scope
 

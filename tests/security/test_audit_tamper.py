@@ -26,11 +26,11 @@ import pytest
 from sqlalchemy import Table, insert, select, text
 from typer.testing import CliRunner, Result
 
-from safeguard.accounts.models import utcnow
 from safeguard.accounts.service import set_connection, upsert_account
 from safeguard.cases import service as cases
 from safeguard.cases.models import CaseRow
 from safeguard.config import Settings, get_settings
+from safeguard.core.clock import utcnow
 from safeguard.evidence import chain
 from safeguard.store.db import dispose_engines, get_sessionmaker, session_scope
 
@@ -418,7 +418,7 @@ def test_retention_purges_are_not_tampering(store: Store) -> None:
     accounts for both, and a decision slipped back into a purged range is still caught."""
     from contextlib import nullcontext
 
-    from safeguard.api.maintenance import Maintenance
+    from safeguard.service.maintenance import Maintenance
 
     _decide_messages(store.url, 3, conversation="c2")
     store.checkpoint()

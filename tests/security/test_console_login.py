@@ -153,7 +153,7 @@ def test_argon2_runs_with_the_writer_lock_free(
 
 def test_messages_keep_their_latency_during_a_login_burst(console: Harness, served: str) -> None:
     use_settings(console, secure_cookies=False, **NO_LIMITS)
-    from safeguard.api.ratelimit import build_limiter
+    from safeguard.service.ratelimit import build_limiter
 
     # One sender sends every message: no per-sender limit in this latency run.
     console.client.app.state.services.limiter = build_limiter(1e6, 1_000_000, "", "memory://")

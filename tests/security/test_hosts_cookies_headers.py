@@ -156,7 +156,7 @@ def test_the_demo_sets_the_development_cookie_setting(
 ) -> None:
     from typer.testing import CliRunner
 
-    import safeguard.api.serve
+    import safeguard.server.serve
     from safeguard.cli import app
 
     monkeypatch.delenv("SAFEGUARD_CONSOLE_SECURE_COOKIES", raising=False)
@@ -165,7 +165,7 @@ def test_the_demo_sets_the_development_cookie_setting(
     def fake_run(**_kwargs: object) -> None:
         seen["cookies"] = os.environ.get("SAFEGUARD_CONSOLE_SECURE_COOKIES")
 
-    monkeypatch.setattr(safeguard.api.serve, "run", fake_run)
+    monkeypatch.setattr(safeguard.server.serve, "run", fake_run)
     result = CliRunner().invoke(app, ["demo", "--fast"])
     os.environ.pop("SAFEGUARD_CONSOLE_SECURE_COOKIES", None)
     assert result.exit_code == 0, result.output
@@ -204,8 +204,8 @@ def test_served_app_redirects_relative_for_a_trusted_host(server: tuple[str, int
 def test_configured_hosts_replace_the_defaults(console: Harness) -> None:
     from case_support import KeywordDetector
 
-    from safeguard.api.app import create_app
     from safeguard.config import HttpFront, Settings
+    from safeguard.server import create_app
 
     settings = Settings(database_url=console.url, http=HttpFront(allowed_hosts=["console.example.org"]))
     app = create_app(settings, detector=KeywordDetector())

@@ -15,10 +15,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from safeguard.accounts.keys import create_key
-from safeguard.api.app import create_app
 from safeguard.config import Settings
 from safeguard.policy.engine import MessageEngine, MessageEvent
 from safeguard.policy.models import ConversationRow, MessageDecisionRow
+from safeguard.server import create_app
 from safeguard.store.db import get_sessionmaker, session_scope
 from safeguard.text import load_detector
 

@@ -236,7 +236,7 @@ def test_formats_outside_the_accepted_list_are_refused() -> None:
 @pytest.fixture
 def api(tmp_path: Path, isolated_settings: None) -> Iterator[tuple[TestClient, dict[str, str]]]:
     """The service on SQLite with ``[media] max_image_side = 2000``, an adult and a child."""
-    from safeguard.api.app import create_app
+    from safeguard.server import create_app
     from safeguard.text import Detector
 
     url = f"sqlite:///{tmp_path / 'api.db'}"

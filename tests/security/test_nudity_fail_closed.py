@@ -69,7 +69,7 @@ class Api:
 
 
 def start(tmp_path: Path, **media: object) -> Iterator[Api]:
-    from safeguard.api.app import create_app
+    from safeguard.server import create_app
     from safeguard.text import Detector
 
     url = f"sqlite:///{tmp_path / 'api.db'}"

@@ -14,10 +14,10 @@ from fastapi.testclient import TestClient
 from limits import parse_many
 
 from safeguard.accounts.keys import create_key
-from safeguard.api.app import create_app
-from safeguard.api.ratelimit import build_limiter, key_limits, share_limits
-from safeguard.api.serve import per_process_settings
 from safeguard.config import Settings
+from safeguard.server import create_app
+from safeguard.server.serve import per_process_settings
+from safeguard.service.ratelimit import build_limiter, key_limits, share_limits
 from safeguard.store.db import session_scope
 from safeguard.text import load_detector
 

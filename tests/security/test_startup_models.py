@@ -15,8 +15,8 @@ from fastapi.testclient import TestClient
 
 from safeguard.accounts.keys import create_key
 from safeguard.accounts.service import upsert_account
-from safeguard.api.app import create_app
 from safeguard.config import Settings
+from safeguard.server import create_app
 from safeguard.store.db import session_scope
 from safeguard.text import load_detector
 

@@ -215,7 +215,7 @@ def test_repeated_failed_logins_are_throttled(console: Harness) -> None:
 def test_sessions_expire(console: Harness) -> None:
     from datetime import timedelta
 
-    from safeguard.accounts.models import utcnow
+    from safeguard.core.clock import utcnow
     from safeguard.web import auth
     from safeguard.web.models import ConsoleUser
 

@@ -10,7 +10,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from safeguard.accounts.models import ApiKey, utcnow
+from safeguard.accounts.models import ApiKey
+from safeguard.core.clock import utcnow
 from safeguard.errors import InputError
 
 SCOPES = ("ingest", "review", "admin")

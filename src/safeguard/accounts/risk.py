@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from safeguard.config import AccountRiskLimits
-from safeguard.policy.types import Reason
+from safeguard.core.types import Reason
 
 
 @dataclass(frozen=True, slots=True)

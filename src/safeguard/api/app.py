@@ -1,4 +1,4 @@
-"""The FastAPI application factory: routes by role, auth, limits, metrics, webhooks."""
+"""The HTTP API application factory: routes by role, errors, the entry layer, its lifespan."""
 
 from __future__ import annotations
 
@@ -13,21 +13,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from safeguard import __version__
-from safeguard.api.deps import KeyCache, Services
 from safeguard.api.fastpath import MessageFastPath
 from safeguard.api.hosts import RelativeRedirects, trusted_hosts
-from safeguard.api.logging import configure_logging
-from safeguard.api.maintenance import Maintenance
-from safeguard.api.metrics import Metrics
 from safeguard.api.middleware import ServiceMiddleware
-from safeguard.api.ratelimit import build_limiter
-from safeguard.api.routes import accounts, connections, health, media, messages
-from safeguard.api.warmup import Warmup
-from safeguard.api.webhooks import WebhookWorker, escalation_hook
-from safeguard.config import Settings, get_settings
+from safeguard.api.routes import accounts, cases, connections, health, media, messages, reports
 from safeguard.errors import ConflictError, InputError
-from safeguard.policy.engine import Detector, MessageEngine
-from safeguard.store.db import get_sessionmaker
+from safeguard.service.container import Services
 
 
 class SafeguardAPI(FastAPI):
@@ -48,42 +39,6 @@ class SafeguardAPI(FastAPI):
             await super().__call__(scope, receive, send)
 
 
-def default_detector(settings: Settings) -> Detector:
-    """The text package's default (or configured) grooming detector."""
-    from safeguard.text import load_detector
-
-    return load_detector(
-        settings.detector_model_path,
-        settings.detector_threshold,
-        embeddings=settings.detector_embeddings,
-    )
-
-
-def build_services(
-    settings: Settings, *, detector: Detector | None = None, database_url: str | None = None
-) -> Services:
-    """Wire store, detector, engine and helpers for one app (or one worker)."""
-    factory = get_sessionmaker(database_url or settings.resolved_database_url())
-    detector = detector if detector is not None else default_detector(settings)
-    engine = MessageEngine(factory, detector, settings, on_escalation=escalation_hook(settings))
-    return Services(
-        settings=settings,
-        session_factory=factory,
-        engine=engine,
-        keys=KeyCache(factory),
-        limiter=build_limiter(
-            settings.api.rate_per_second,
-            settings.api.burst,
-            settings.api.sender_limits,
-            settings.api.rate_limit_storage,
-        ),
-        metrics=Metrics(),
-        webhooks=WebhookWorker(factory, settings, writer=engine.writer),
-        maintenance=Maintenance(factory, settings, engine.writer),
-        warmup=Warmup(detector),
-    )
-
-
 def _field(loc: tuple[Any, ...] | list[Any]) -> str:
     parts = [str(p) for p in loc if p not in ("body",)]
     return ".".join(parts) or "body"
@@ -100,21 +55,15 @@ def _error(error: dict[str, Any]) -> dict[str, str]:
     return {"field": _field(loc), "message": error.get("msg", "invalid")}
 
 
-def create_app(
-    settings: Settings | None = None,
-    *,
-    detector: Detector | None = None,
-    database_url: str | None = None,
-    allowed_hosts: Sequence[str] | None = None,
-) -> FastAPI:
-    """The Safeguard HTTP service (OpenAPI at ``/openapi.json``, docs at ``/docs``).
+def create_api(services: Services, *, allowed_hosts: Sequence[str] | None = None) -> SafeguardAPI:
+    """The Safeguard HTTP API on ``services`` (OpenAPI at ``/openapi.json``, docs at ``/docs``).
 
     Requests must name one of ``allowed_hosts`` (else ``settings.http.allowed_hosts``;
     `safeguard serve` always passes a list); with neither, the Host is not checked.
+    Routers included afterwards (the console, by :func:`safeguard.server.create_app`) are
+    served behind the same entry layer.
     """
-    settings = settings or get_settings()
-    configure_logging(settings.log_level)
-    services = build_services(settings, detector=detector, database_url=database_url)
+    settings = services.settings
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -161,15 +110,8 @@ def create_app(
     async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
-    for module in (health, accounts, connections, messages, media):
+    for module in (health, accounts, connections, messages, media, cases, reports):
         app.include_router(module.router)
-    # Cases, evidence, reports and the moderator console (/console).
-    from safeguard.api.routes import cases, reports
-    from safeguard.web import routes as console
-
-    for module in (cases, reports, console):
-        app.include_router(module.router)
-    console.mount_static(app)
     app.add_middleware(RelativeRedirects)
     # The service's own layer sits outside the framework's middleware: size limits,
     # metrics and logs for every request, and the message hot path in front.

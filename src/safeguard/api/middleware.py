@@ -10,7 +10,7 @@ import time
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from safeguard.api.metrics import Metrics
+from safeguard.service.metrics import Metrics
 
 log = structlog.get_logger("safeguard.api")
 

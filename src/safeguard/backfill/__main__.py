@@ -7,9 +7,11 @@ Takes the same arguments and options as ``safeguard backfill`` (engine spark).
 
 from __future__ import annotations
 
-import sys
+import typer
 
-from safeguard.cli import app
+from safeguard.backfill.command import backfill_command
 
 if __name__ == "__main__":
-    app(args=["backfill", *sys.argv[1:]], prog_name="safeguard backfill")
+    app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+    app.command()(backfill_command)
+    app(prog_name="safeguard backfill")

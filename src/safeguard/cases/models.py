@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, Index, String, Text
+from sqlalchemy import JSON, Boolean, DateTime, Float, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from safeguard.accounts.models import utcnow
+from safeguard.core.clock import utcnow
 from safeguard.store.db import Base
 
 
@@ -38,6 +38,9 @@ class CaseRow(Base):
     child_involved: Mapped[bool] = mapped_column(Boolean, default=False)
     risk: Mapped[float] = mapped_column(Float, default=0.0)
     categories: Mapped[list] = mapped_column(JSON, default=list)
+    # The priority without its recency term (``cases.priority.base_priority``), kept in step
+    # with risk, child_involved and categories: the queue ranks and pages in SQL with it.
+    priority_base: Mapped[float] = mapped_column(Float, default=0.0, server_default=text("0"))
     assignee: Mapped[str | None] = mapped_column(String(128), nullable=True)
     decision: Mapped[str | None] = mapped_column(String(32), nullable=True)
     actions: Mapped[list] = mapped_column(JSON, default=list)

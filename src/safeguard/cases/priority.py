@@ -40,6 +40,22 @@ def severity(categories: Iterable[str]) -> int:
     )
 
 
+def base_priority(*, risk: float, child_involved: bool, categories: Iterable[str]) -> float:
+    """The priority of a case without its recency term: what the case row stores
+    (``priority_base``), so the queue can rank in SQL with only recency left to add."""
+    cats = set(categories)
+    score = TIER_WEIGHT if cats & TOP_TIER else 0.0
+    score += CHILD_WEIGHT if child_involved else 0.0
+    score += SEVERITY_WEIGHT * severity(cats)
+    score += RISK_WEIGHT * min(max(float(risk), 0.0), 1.0)
+    return score
+
+
+def recency(age_hours: float) -> float:
+    """The recency term: ``RECENCY_WEIGHT``, halving every ``RECENCY_HALF_LIFE_HOURS``."""
+    return RECENCY_WEIGHT * 0.5 ** (max(age_hours, 0.0) / RECENCY_HALF_LIFE_HOURS)
+
+
 def priority(
     *,
     risk: float,
@@ -48,10 +64,5 @@ def priority(
     age_hours: float,
 ) -> float:
     """The priority score of a case (higher is reviewed first); see the module docstring."""
-    cats = set(categories)
-    score = TIER_WEIGHT if cats & TOP_TIER else 0.0
-    score += CHILD_WEIGHT if child_involved else 0.0
-    score += SEVERITY_WEIGHT * severity(cats)
-    score += RISK_WEIGHT * min(max(float(risk), 0.0), 1.0)
-    score += RECENCY_WEIGHT * 0.5 ** (max(age_hours, 0.0) / RECENCY_HALF_LIFE_HOURS)
-    return round(score, 4)
+    score = base_priority(risk=risk, child_involved=child_involved, categories=categories)
+    return round(score + recency(age_hours), 4)

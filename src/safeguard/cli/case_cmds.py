@@ -165,7 +165,7 @@ def audit_checkpoint() -> None:
     """
     from safeguard.config import get_settings
     from safeguard.errors import SafeguardError
-    from safeguard.evidence.upkeep import seal
+    from safeguard.service.upkeep import seal
     from safeguard.store.db import get_sessionmaker
 
     settings = get_settings()

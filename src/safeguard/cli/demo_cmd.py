@@ -45,9 +45,9 @@ def demo(
     _print_table(results, early=True, top=len(results), threshold=detector.threshold)
     if not serve:
         return
-    from safeguard.api.demo import load_demo_data
-    from safeguard.api.serve import run
     from safeguard.config import get_settings
+    from safeguard.server.serve import run
+    from safeguard.service.demo import load_demo_data
 
     os.environ.setdefault("SAFEGUARD_CONSOLE_SECURE_COOKIES", "false")
     settings = get_settings()

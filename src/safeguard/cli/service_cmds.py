@@ -22,7 +22,7 @@ def serve(
     ] = 1,
 ) -> None:
     """Run the safety service (REST API, OpenAPI at /docs) on HOST:PORT."""
-    from safeguard.api.serve import run
+    from safeguard.server.serve import run
 
     run(host=host, port=port, log_level=log_level, workers=workers)
 

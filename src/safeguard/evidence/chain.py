@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from safeguard.accounts.models import utcnow
+from safeguard.core.clock import utcnow
 from safeguard.evidence.models import EvidenceHead, EvidenceRecord
 
 GENESIS = "0" * 64

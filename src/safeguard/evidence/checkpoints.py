@@ -28,8 +28,8 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy.orm import Session
 
-from safeguard.accounts.models import utcnow
 from safeguard.config import Settings
+from safeguard.core.clock import utcnow
 from safeguard.errors import InputError, SafeguardError
 from safeguard.evidence import chain, keys
 from safeguard.evidence.case_state import iso_utc

@@ -30,6 +30,7 @@ import orjson
 from sqlalchemy import DateTime, Table, select
 from sqlalchemy.orm import Session
 
+from safeguard.core.clock import aware
 from safeguard.evidence.case_state import iso_utc
 from safeguard.store.db import Base
 
@@ -50,11 +51,6 @@ def decisions_table() -> Table:
 def parse_time(value: str | None) -> datetime | None:
     """A recorded range bound back as an aware UTC datetime."""
     return None if value is None else datetime.fromisoformat(value).astimezone(UTC)
-
-
-def aware_utc(value: datetime) -> datetime:
-    """SQLite hands back naive datetimes: they are UTC."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _fallback(value: Any) -> Any:
@@ -139,7 +135,7 @@ def digest_range(
     for row in ordered_rows(session, columns, start, end):
         line = canon(row)
         whole.add(line)
-        if tail is not None and split is not None and aware_utc(row[created_at]) >= split:
+        if tail is not None and split is not None and aware(row[created_at]) >= split:
             tail.add(line)
     return whole, tail
 
@@ -283,7 +279,7 @@ def check_table(session: Session, ledger: DecisionLedger) -> TableCheck:
     created_at = present.index("created_at")
     index = 0
     for row in ordered_rows(session, present, None, None):
-        created = aware_utc(row[created_at])
+        created = aware(row[created_at])
         while index < len(ledger.ranges) and created >= ledger.ranges[index].end:
             index += 1
         if index == len(ledger.ranges):

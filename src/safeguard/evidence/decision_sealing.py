@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from safeguard.config import Settings
+from safeguard.core.clock import aware
 from safeguard.evidence import chain
 from safeguard.evidence.case_state import iso_utc
 from safeguard.evidence.decision_digest import (
@@ -24,7 +25,6 @@ from safeguard.evidence.decision_digest import (
     TABLE,
     DecisionLedger,
     RangeHash,
-    aware_utc,
     decisions_table,
     describe_change,
     digest_payload,
@@ -52,7 +52,7 @@ def _first_created(session: Session, after: datetime | None) -> datetime | None:
     if after is not None:
         query = query.where(column >= after)
     value = session.execute(query).scalar()
-    return None if value is None else aware_utc(value)
+    return None if value is None else aware(value)
 
 
 def plan_digests(session: Session, settings: Settings, now: datetime) -> tuple[int | None, list[dict]]:

@@ -20,10 +20,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from safeguard.accounts.models import utcnow
 from safeguard.cases.models import CaseEscalation, CaseRow
-from safeguard.cases.service import aware
 from safeguard.config import Settings
+from safeguard.core.clock import aware, utcnow
 from safeguard.evidence import case_state, chain
 from safeguard.evidence.models import EvidenceRecord
 from safeguard.policy.models import EscalationRow

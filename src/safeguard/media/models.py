@@ -6,17 +6,13 @@ lets the in-process PDQ index cache add new entries instead of rebuilding.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from safeguard.core.clock import utcnow
 from safeguard.store.db import Base
-
-
-def utcnow() -> datetime:
-    """Timezone-aware now (UTC)."""
-    return datetime.now(UTC)
 
 
 class HashBank(Base):

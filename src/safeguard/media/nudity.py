@@ -45,6 +45,10 @@ Safeguard (Apache-2.0) only imports it when the extra is installed; a
 deployment that modifies it and serves users over a network, or ships the model
 in an app, takes on the AGPL's source-offer duties (or needs a commercial
 Ultralytics licence).
+
+This file is long because the screening decisions and the image-request evidence
+share one vocabulary (bands, thresholds, texts) and the conversation state reads
+the evidence from here; split it only together with ``safeguard.text``'s image events.
 """
 
 from __future__ import annotations
@@ -54,6 +58,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from safeguard.core.types import Reason
 from safeguard.errors import SafeguardError
 
 if TYPE_CHECKING:
@@ -160,18 +165,6 @@ class ImageUnscreenable(SafeguardError):
     def __init__(self, reason: str) -> None:
         self.reason = reason
         super().__init__(reason)
-
-
-@dataclass(frozen=True, slots=True)
-class Reason:
-    """Why a rule fired (same shape as the policy engine's reasons)."""
-
-    code: str
-    detail: str
-    account_id: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"code": self.code, "detail": self.detail, "account_id": self.account_id}
 
 
 # --------------------------------------------------------------------------- detector

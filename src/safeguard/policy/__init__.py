@@ -1,10 +1,12 @@
 """Child-safety policy: pure decision functions and the engine that feeds them."""
 
 from safeguard.policy.rules import (
+    connections_visibility,
     decide_connection_request,
     decide_message,
     filter_suggestions,
     is_minor,
+    location_visibility,
 )
 from safeguard.policy.types import (
     Action,
@@ -14,6 +16,7 @@ from safeguard.policy.types import (
     Reason,
     RecipientContext,
     SuggestionResult,
+    Visibility,
 )
 
 __all__ = [
@@ -24,8 +27,11 @@ __all__ = [
     "Reason",
     "RecipientContext",
     "SuggestionResult",
+    "Visibility",
+    "connections_visibility",
     "decide_connection_request",
     "decide_message",
     "filter_suggestions",
     "is_minor",
+    "location_visibility",
 ]

@@ -47,7 +47,7 @@ from safeguard.media import nudity
 from safeguard.media.hashing import ImageLimits
 from safeguard.policy.models import EscalationRow
 from safeguard.policy.rules import is_minor
-from safeguard.policy.types import Action, Party
+from safeguard.policy.types import Action, Party, Reason
 
 if TYPE_CHECKING:
     import numpy as np
@@ -105,7 +105,7 @@ def decide_media(
     device_score = getattr(submission, "nudity_score", None)
     screen = data is not None or device_score is not None
     recipient_ids = [r for r in dict.fromkeys(submission.recipient_ids) if r != submission.sender_id]
-    reasons: list[dict] = []
+    reasons: list[Reason] = []
     people: dict[str, Party] = {}
     case_id = None
     with write() as session:
@@ -117,11 +117,10 @@ def decide_media(
             action = Action.ALLOW
             if hashes["too_weak"]:
                 reasons.append(
-                    {
-                        "code": "pdq_too_weak",
-                        "detail": "image has too little detail for PDQ matching; exact hashes were checked",
-                        "account_id": None,
-                    }
+                    Reason(
+                        "pdq_too_weak",
+                        "image has too little detail for PDQ matching; exact hashes were checked",
+                    )
                 )
             if screen:
                 people = accounts.parties(session, [submission.sender_id, *recipient_ids])
@@ -129,7 +128,7 @@ def decide_media(
         "action": action.value,
         "hashes": hashes,
         "matches": found,
-        "reasons": reasons,
+        "reasons": [],
         "case_id": case_id,
     }
     if people:
@@ -140,7 +139,7 @@ def decide_media(
             body["nudity"] = nudity_block(
                 decision, recipients, settings, source="device" if data is None else "server"
             )
-            reasons.extend(r.to_dict() for r in decision.reasons)
+            reasons.extend(decision.reasons)
             body["action"] = max(action, NUDITY_ACTIONS[decision.action], key=lambda a: a.severity).value
             conversation_id = getattr(submission, "conversation_id", None)
             if decision.screened and conversation_id and update_conversation is not None:
@@ -149,6 +148,7 @@ def decide_media(
                         update_conversation, conversation_id, submission, sender, recipients, decision
                     )
                 )
+    body["reasons"] = [r.to_dict() for r in reasons]
     if metrics is not None:
         metrics.decisions.labels("media", body["action"]).inc()
     return body
@@ -241,17 +241,17 @@ def _escalate(
     submission: MediaSubmission,
     hashes: dict[str, Any],
     found: list[dict[str, Any]],
-    reasons: list[dict],
+    reasons: list[Reason],
     settings: Settings,
     on_escalation: Callable[[Session, EscalationRow], None] | None,
 ) -> str:
     reasons.append(
-        {
-            "code": "hash_bank_match",
-            "detail": f"matches {len(found)} bank entr{'y' if len(found) == 1 else 'ies'}"
+        Reason(
+            "hash_bank_match",
+            f"matches {len(found)} bank entr{'y' if len(found) == 1 else 'ies'}"
             f" ({', '.join(sorted({m['bank'] for m in found}))}): blocked and escalated",
-            "account_id": submission.sender_id,
-        }
+            submission.sender_id,
+        )
     )
     for match in found:
         accounts.record_media_match(
@@ -267,7 +267,7 @@ def _escalate(
         message_id=submission.message_id,
         risk=1.0,
         priority=0,
-        reasons=reasons,
+        reasons=[r.to_dict() for r in reasons],
         evidence={"hashes": hashes, "matches": found},
         status="open",
     )
@@ -339,7 +339,7 @@ def _record_in_conversation(
     sender: Party,
     recipients: list[Party],
     decision: nudity.ImageDecision,
-) -> list[dict]:
+) -> list[Reason]:
     """Record the image in the conversation's state; reasons for any evidence it added."""
     added: list[Any] = []
 
@@ -361,10 +361,10 @@ def _record_in_conversation(
 
     update_conversation(conversation_id, apply)
     return [
-        {
-            "code": f"conversation_{signal.category}",
-            "detail": f"conversation {conversation_id}: {signal.reason}",
-            "account_id": signal.sender_id,
-        }
+        Reason(
+            f"conversation_{signal.category}",
+            f"conversation {conversation_id}: {signal.reason}",
+            signal.sender_id,
+        )
         for signal in added
     ]

@@ -12,8 +12,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
-from safeguard.accounts.models import ContactEvent, utcnow
+from safeguard.accounts.models import ContactEvent
 from safeguard.config import Settings
+from safeguard.core.clock import utcnow
 from safeguard.policy.models import ConversationRow, EscalationRow, MessageDecisionRow
 
 

@@ -7,7 +7,7 @@ stream workers decide the same way and a reviewer can see why.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from safeguard.config import PolicyRules, Settings, Thresholds
 from safeguard.policy import texts
@@ -19,6 +19,7 @@ from safeguard.policy.types import (
     Reason,
     RecipientContext,
     SuggestionResult,
+    Visibility,
     most_severe,
 )
 
@@ -298,3 +299,40 @@ def filter_suggestions(
         else:
             allowed.append(candidate.id)
     return SuggestionResult(allowed, excluded)
+
+
+def location_visibility(account: Party, viewer_id: str | None, *, settings: Settings) -> Visibility:
+    """Whether ``viewer_id`` may see ``account``'s location: a minor's only by the minor (F1)."""
+    rules = settings.policy
+    if rules.hide_minor_connections and is_minor(account, rules) and viewer_id != account.id:
+        reason = Reason("minor_location_hidden", "a minor's location is shown only to the minor", account.id)
+        return Visibility(True, reasons=[reason])
+    return Visibility(False)
+
+
+def connections_visibility(
+    account: Party, connections: Sequence[Party], viewer_id: str | None, *, settings: Settings
+) -> Visibility:
+    """Which of ``account``'s connections ``viewer_id`` may see (F1).
+
+    A minor's list is shown only to the minor; minors are left out of others' lists
+    (except the viewer). ``hide_minor_connections = false`` shows every list whole.
+    """
+    rules = settings.policy
+    ids = [c.id for c in connections]
+    if not rules.hide_minor_connections or viewer_id == account.id:
+        return Visibility(False, ids)
+    if is_minor(account, rules):
+        reason = Reason(
+            "minor_connections_hidden", "a minor's connections are shown only to the minor", account.id
+        )
+        return Visibility(True, reasons=[reason])
+    visible: list[str] = []
+    reasons: list[Reason] = []
+    for connection in connections:
+        if connection.id == viewer_id or not is_minor(connection, rules):
+            visible.append(connection.id)
+        else:
+            why = "minors are left out of others' connection lists"
+            reasons.append(Reason("minor_connection_hidden", why, connection.id))
+    return Visibility(False, visible, reasons)

@@ -1,9 +1,24 @@
-"""Result types of the policy engine: every decision carries its reasons."""
+"""Result types of the policy engine: every decision carries its reasons (``Reason`` and
+``Party`` are the shared kernel's, :mod:`safeguard.core.types`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+
+from safeguard.core.types import Party, Reason
+
+__all__ = [
+    "Action",
+    "ConnectionRequestDecision",
+    "MessageDecision",
+    "Party",
+    "Reason",
+    "RecipientContext",
+    "SuggestionResult",
+    "Visibility",
+    "most_severe",
+]
 
 
 class Action(StrEnum):
@@ -32,28 +47,6 @@ _ORDER = list(Action)
 def most_severe(actions: list[Action]) -> Action:
     """The most severe of ``actions`` (``allow`` for none)."""
     return max(actions, key=lambda a: a.severity, default=Action.ALLOW)
-
-
-@dataclass(frozen=True, slots=True)
-class Reason:
-    """Why a rule fired: a stable ``code``, a human ``detail``, and whom it concerns."""
-
-    code: str
-    detail: str
-    account_id: str | None = None
-
-    def to_dict(self) -> dict:
-        """JSON-ready form."""
-        return {"code": self.code, "detail": self.detail, "account_id": self.account_id}
-
-
-@dataclass(frozen=True, slots=True)
-class Party:
-    """What the policy needs to know about an account."""
-
-    id: str
-    age_band: str = "unknown"
-    age_assurance: str = "self_declared"
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,3 +92,16 @@ class SuggestionResult:
 
     allowed_ids: list[str]
     excluded: list[Reason] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Visibility:
+    """What a viewer may see of an account's profile or connections, and why the rest is hidden.
+
+    ``hidden`` hides the whole item (a minor's location, a minor's connection list);
+    ``visible_ids`` are the connections shown; ``reasons`` say what was hidden and why.
+    """
+
+    hidden: bool
+    visible_ids: list[str] = field(default_factory=list)
+    reasons: list[Reason] = field(default_factory=list)

@@ -8,7 +8,7 @@ whether there is a risk of imminent harm (meeting or coercion signals).
 
 from __future__ import annotations
 
-from safeguard.accounts.models import utcnow
+from safeguard.core.clock import utcnow
 from safeguard.reports.context import ReportContext
 from safeguard.reports.reporter import Reporter
 

@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session
 
 from safeguard.cases.models import CaseRow
 from safeguard.cases.priority import severity
-from safeguard.cases.service import aware, sync_from_escalations
 from safeguard.config import Settings
+from safeguard.core.clock import aware
 from safeguard.errors import InputError
 
 PERCENTILES = (50, 90, 99)
@@ -125,8 +125,7 @@ def _bounds(start: date, end: date) -> tuple[datetime, datetime]:
 
 
 def compute(session: Session, settings: Settings, start: date, end: date) -> Stats:
-    """Statistics over cases opened from ``start`` to ``end`` inclusive."""
-    sync_from_escalations(session, settings)
+    """Statistics over cases opened from ``start`` to ``end`` inclusive (reads only)."""
     lo, hi = _bounds(start, end)
     stats = Stats(start, end)
     first_review: list[float] = []

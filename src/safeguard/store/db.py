@@ -72,7 +72,7 @@ def json_text(value: object) -> str:
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
-def normalise_url(url: str) -> str:
+def normalise_database_url(url: str) -> str:
     """Accept ``postgresql://`` as shorthand for the psycopg 3 driver."""
     if url.startswith("postgresql://") or url.startswith("postgres://"):
         return "postgresql+psycopg://" + url.split("://", 1)[1]
@@ -81,7 +81,7 @@ def normalise_url(url: str) -> str:
 
 def get_engine(url: str | None = None, *, migrate: bool = True) -> Engine:
     """The engine for ``url`` (default: from settings), migrated on first use."""
-    url = normalise_url(url or get_settings().resolved_database_url())
+    url = normalise_database_url(url or get_settings().resolved_database_url())
     with _lock:
         engine = _engines.get(url)
         if engine is None:
@@ -227,7 +227,7 @@ def is_sqlite(engine: Engine) -> bool:
 
 def get_sessionmaker(url: str | None = None) -> sessionmaker[Session]:
     """A cached session factory for ``url`` (default: from settings)."""
-    key = normalise_url(url or get_settings().resolved_database_url())
+    key = normalise_database_url(url or get_settings().resolved_database_url())
     factory = _factories.get(key)
     if factory is None:
         factory = sessionmaker(bind=get_engine(key), expire_on_commit=False)

@@ -1,7 +1,7 @@
-"""Deciding stream events with the API's own services: one way to decide each thing.
+"""Deciding stream events with the same services as the API: one way to decide each thing.
 
 Messages go through ``MessageEngine.process_many`` (idempotent on
-``message_id``, durable before it returns). Media events go through
+``(conversation_id, message_id)``, durable before it returns). Media events go through
 :func:`safeguard.policy.media.decide_media` (as ``POST /v1/media`` does) with a
 write transaction that first claims the event id, so a redelivered media event
 has no second effect.
@@ -9,69 +9,59 @@ has no second effect.
 
 from __future__ import annotations
 
-import dataclasses
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from safeguard.api.deps import Services
 from safeguard.config import Settings
-from safeguard.policy.engine import Detector, MessageEvent, Outcome
+from safeguard.policy.events import Detector, MessageEvent, Outcome
 from safeguard.policy.media import decide_media
+from safeguard.service.container import Services, build_services
 from safeguard.stream.events import MediaEventIn
 from safeguard.stream.models import StreamMediaDecisionRow
 
 UNRECORDED = {"action": None, "detail": "decided; the decision body was not recorded"}
 
 
-@dataclasses.dataclass
-class _ClaimingServices(Services):
-    """``Services`` whose write transaction claims one media event id first."""
-
-    event_id: str = ""
-
-    @contextmanager
-    def write(self) -> Iterator[Session]:
-        with super().write() as session:
-            session.add(StreamMediaDecisionRow(event_id=self.event_id))
-            session.flush()  # IntegrityError here: another delivery decided it first
-            yield session
-
-
 class Decider:
-    """Decides message and media events; built like the API's service container."""
+    """Decides message and media events on a service container."""
 
     def __init__(self, services: Services) -> None:
         self.services = services
-        fields = {f.name: getattr(services, f.name) for f in dataclasses.fields(Services)}
-        self._media_services = _ClaimingServices(**fields)
 
     @classmethod
     def from_settings(
         cls, settings: Settings, *, detector: Detector | None = None, database_url: str | None = None
     ) -> Decider:
-        """The same wiring as ``safeguard serve`` (``safeguard.api.app.build_services``)."""
-        from safeguard.api.app import build_services
-
+        """The same wiring as ``safeguard serve`` (``safeguard.service.container.build_services``)."""
         return cls(build_services(settings, detector=detector, database_url=database_url))
 
     def messages(self, events: list[MessageEvent]) -> list[Outcome]:
         """Decide ``events`` in order in one transaction; stored decisions are replayed."""
         return self.services.engine.process_many(events)
 
+    @contextmanager
+    def _claiming(self, event_id: str) -> Iterator[Session]:
+        """The services' write transaction, which claims ``event_id`` first."""
+        with self.services.write() as session:
+            session.add(StreamMediaDecisionRow(event_id=event_id))
+            session.flush()  # IntegrityError here: another delivery decided it first
+            yield session
+
     def media(self, event: MediaEventIn) -> Outcome:
         """Decide one media event exactly once (replays answer from the store)."""
         stored = self._stored_media(event.event_id)
         if stored is not None:
             return stored
-        services = dataclasses.replace(self._media_services, event_id=event.event_id)
+        services = self.services
         try:
             body = decide_media(
                 event,
                 None,
-                write=services.write,
+                write=functools.partial(self._claiming, event.event_id),
                 settings=services.settings,
                 on_escalation=services.engine.on_escalation,
                 metrics=services.metrics,
@@ -82,7 +72,7 @@ class Decider:
             if stored is None:
                 raise
             return stored
-        with self.services.write() as session:
+        with services.write() as session:
             row = session.get(StreamMediaDecisionRow, event.event_id)
             if row is not None:
                 row.decision = body

@@ -1,7 +1,8 @@
-"""Stream entries: a ``kind`` and a JSON ``data`` field, validated with the API's schemas.
+"""Stream entries: a ``kind`` and a JSON ``data`` field, validated as the core's event bodies.
 
-A message entry's ``data`` is the body of ``POST /v1/messages``; a media entry's
-is the hash-only body of ``POST /v1/media`` plus an ``event_id`` (its
+A message entry's ``data`` is a :class:`~safeguard.policy.events.MessageBody` (what
+``POST /v1/messages`` takes too); a media entry's is a hash-only
+:class:`~safeguard.policy.events.MediaHashesBody` plus an ``event_id`` (its
 idempotency key). Media bytes never travel on the stream: clients hash first.
 """
 
@@ -12,10 +13,8 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, Field, ValidationError
 
-from safeguard.api.schemas.common import Identifier
-from safeguard.api.schemas.media import MediaHashesIn
-from safeguard.api.schemas.messages import MessageIn
-from safeguard.policy.engine import MessageEvent
+from safeguard.core.types import Identifier
+from safeguard.policy.events import MediaHashesBody, MessageBody, MessageEvent
 
 KINDS = ("message", "media")
 
@@ -24,8 +23,8 @@ class InvalidEvent(ValueError):
     """An entry that can never be decided (dead-lettered at once)."""
 
 
-class MediaEventIn(MediaHashesIn):
-    """A media event on the stream: the API's hash-only body plus its idempotency key."""
+class MediaEventIn(MediaHashesBody):
+    """A media event on the stream: the hash-only media body plus its idempotency key."""
 
     event_id: Identifier = Field(description="idempotency key of this media event")
 
@@ -41,7 +40,7 @@ class StreamEvent:
     media: MediaEventIn | None = None
 
 
-def encode_message(event: MessageEvent | MessageIn | dict) -> dict[str, str]:
+def encode_message(event: MessageEvent | MessageBody | dict) -> dict[str, str]:
     """Stream fields of a message event."""
     if isinstance(event, MessageEvent):
         body = {
@@ -98,7 +97,7 @@ def decode_event(fields: dict[str, str]) -> StreamEvent:
         raise InvalidEvent("field 'data': missing")
     try:
         if kind == "message":
-            body = MessageIn.model_validate_json(raw)
+            body = MessageBody.model_validate_json(raw)
         else:
             media = MediaEventIn.model_validate_json(raw)
     except ValidationError as exc:
@@ -107,13 +106,4 @@ def decode_event(fields: dict[str, str]) -> StreamEvent:
         if not (media.pdq or media.md5 or media.sha256):
             raise InvalidEvent("field 'pdq': give at least one of pdq, md5, sha256")
         return StreamEvent("media", media.event_id, media.sender_id, media=media)
-    event = MessageEvent(
-        conversation_id=body.conversation_id,
-        message_id=body.message_id,
-        sender_id=body.sender_id,
-        text=body.text,
-        recipient_ids=tuple(body.recipient_ids),
-        sent_at=body.sent_at,
-        sender_age_band=body.sender_age_band,
-    )
-    return StreamEvent("message", body.message_id, body.conversation_id, message=event)
+    return StreamEvent("message", body.message_id, body.conversation_id, message=body.to_event())

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from redis import Redis
 
 from safeguard.errors import SafeguardError
-from safeguard.policy.engine import MessageEvent
+from safeguard.policy.events import MessageEvent
 from safeguard.stream.events import encode_message, partition_key
 from safeguard.stream.layout import StreamLayout, partition_for
 

@@ -24,7 +24,7 @@ from redis import Redis
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
-from safeguard.policy.engine import Outcome
+from safeguard.policy.events import Outcome
 from safeguard.stream.decide import Decider
 from safeguard.stream.events import InvalidEvent, StreamEvent, decode_event
 from safeguard.stream.layout import StreamLayout

@@ -21,8 +21,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
-from safeguard.accounts.models import utcnow
-from safeguard.cases.service import aware
+from safeguard.core.clock import aware, utcnow
 from safeguard.errors import InputError
 from safeguard.web.models import ConsoleSession, ConsoleUser
 

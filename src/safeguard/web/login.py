@@ -17,8 +17,8 @@ import anyio
 import structlog
 from fastapi.concurrency import run_in_threadpool
 
-from safeguard.api.deps import Services
 from safeguard.cases import service as cases
+from safeguard.service.container import Services
 from safeguard.web import auth
 from safeguard.web.models import ConsoleUser
 from safeguard.web.settings import ConsoleSettings

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import DateTime, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from safeguard.accounts.models import utcnow
+from safeguard.core.clock import utcnow
 from safeguard.store.db import Base
 
 

@@ -24,12 +24,12 @@ from limits.errors import StorageError
 from sqlalchemy import select
 from starlette.background import BackgroundTask
 
-from safeguard.api.deps import Services
 from safeguard.cases import service as cases
 from safeguard.errors import InputError
 from safeguard.evidence.audit import audit_configured
 from safeguard.evidence.models import EvidenceRecord
 from safeguard.reports import context, cybertipline, nca
+from safeguard.service.container import Services
 from safeguard.text.categories import CATEGORIES
 from safeguard.web import auth
 from safeguard.web.login import ConsoleLogin
@@ -244,7 +244,7 @@ def queue_page(request: Request) -> Response:
         limit=200,
     )
     services = _services(request)
-    with services.write() as session:
+    with services.read() as session:
         items, total = cases.queue(
             session, services.settings, filters, visible_to=None if user.is_admin else user.username
         )

@@ -11,8 +11,8 @@ from safeguard.accounts.keys import KeyInfo
 from safeguard.api.deps import Services, get_services, require
 from safeguard.api.schemas.accounts import AccountIn, AccountOut, AccountRiskOut, ConnectionsOut
 from safeguard.api.schemas.common import ErrorOut
-from safeguard.policy.rules import is_minor
-from safeguard.policy.types import Party
+from safeguard.core.types import Party
+from safeguard.policy.rules import connections_visibility, location_visibility
 
 router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
 AccountId = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f]+$")]
@@ -67,11 +67,7 @@ def get_account(
         if account is None:
             raise HTTPException(404, f"no account {account_id!r}")
         party = Party(account.id, account.age_band, account.age_assurance)
-        hidden = (
-            services.settings.policy.hide_minor_connections
-            and is_minor(party, services.settings.policy)
-            and viewer_id != account_id
-        )
+        hidden = location_visibility(party, viewer_id, settings=services.settings).hidden
         return AccountOut(
             id=account.id,
             age_band=account.age_band,
@@ -93,17 +89,14 @@ def get_connections(
     services: Services = Depends(get_services),
 ) -> ConnectionsOut:
     """A minor's list is shown only to the minor; minors are left out of others' lists."""
-    rules = services.settings.policy
     with services.read() as session:
         party = accounts.parties(session, [account_id])[account_id]
         ids = accounts.list_connections(session, account_id)
-        if not rules.hide_minor_connections or viewer_id == account_id:
-            return ConnectionsOut(account_id=account_id, connection_ids=ids)
-        if is_minor(party, rules):
-            return ConnectionsOut(account_id=account_id, connection_ids=[], hidden=True)
         people = accounts.parties(session, ids)
-        visible = [i for i in ids if i == viewer_id or not is_minor(people[i], rules)]
-        return ConnectionsOut(account_id=account_id, connection_ids=visible)
+    view = connections_visibility(party, [people[i] for i in ids], viewer_id, settings=services.settings)
+    if view.hidden:
+        return ConnectionsOut(account_id=account_id, connection_ids=[], hidden=True)
+    return ConnectionsOut(account_id=account_id, connection_ids=view.visible_ids)
 
 
 @router.get("/{account_id}/risk", response_model=AccountRiskOut, summary="Account-level risk and reasons")

@@ -119,7 +119,7 @@ def get_queue(
         limit=limit,
         offset=offset,
     )
-    with services.write() as session:
+    with services.read() as session:
         items, total = cases.queue(session, services.settings, filters)
         return QueueOut(total=total, cases=[CaseOut(**cases.case_dict(i.case)) for i in items])
 

@@ -10,7 +10,6 @@ from safeguard.api.deps import Services, get_services, require
 from safeguard.api.responses import JSON
 from safeguard.api.schemas.messages import MessageDecisionOut, MessageIn
 from safeguard.errors import ConflictError, InputError
-from safeguard.policy.engine import MessageEvent
 
 router = APIRouter(prefix="/v1", tags=["messages"])
 
@@ -35,7 +34,7 @@ def sender_refusal(services: Services, body: MessageIn) -> tuple[dict, dict[str,
     return {"detail": detail, "field": "sender_id"}, {"Retry-After": refusal.retry_after_header()}
 
 
-async def decide_message(services: Services, body: MessageIn) -> tuple[dict, dict[str, str] | None]:
+async def answer_message(services: Services, body: MessageIn) -> tuple[dict, dict[str, str] | None]:
     """Decide a checked message once its decision is stored: (decision, response headers).
 
     The one handler behind ``POST /v1/messages``, for the FastAPI route and the
@@ -43,17 +42,7 @@ async def decide_message(services: Services, body: MessageIn) -> tuple[dict, dic
     """
     if not services.warmup.ready:  # the models are still loading: wait off the loop
         await services.warmup.wait()
-    outcome = await services.engine.decide(
-        MessageEvent(
-            conversation_id=body.conversation_id,
-            message_id=body.message_id,
-            sender_id=body.sender_id,
-            text=body.text,
-            recipient_ids=tuple(body.recipient_ids),
-            sent_at=body.sent_at,
-            sender_age_band=body.sender_age_band,
-        )
-    )
+    outcome = await services.engine.decide(body.to_event())
     if outcome.conflict is not None:
         raise ConflictError(
             f"message_id {body.message_id!r} was already used in conversation {body.conversation_id!r} "
@@ -94,5 +83,5 @@ async def post_message(
     refused = sender_refusal(services, body)
     if refused is not None:
         return JSON(refused[0], status_code=429, headers=refused[1])
-    decision, headers = await decide_message(services, body)
+    decision, headers = await answer_message(services, body)
     return JSON(decision, headers=headers)

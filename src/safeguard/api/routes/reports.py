@@ -86,7 +86,7 @@ def get_transparency(
         transparency.check_range(start, end)
     except InputError as exc:
         return JSON({"detail": exc.describe(), "field": exc.field}, status_code=422)
-    with services.write() as session:
+    with services.read() as session:
         stats = transparency.compute(session, services.settings, start, end)
     if fmt == "csv":
         return Response(transparency.to_csv(stats), media_type="text/csv")

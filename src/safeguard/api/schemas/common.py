@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field
 
-Identifier = Annotated[
-    str,
-    StringConstraints(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f]+$"),
-]
-AgeBand = Literal["child", "teen", "adult", "unknown"]
+from safeguard.core.types import AgeBand, Identifier
+
+__all__ = ["ActionName", "AgeAssurance", "AgeBand", "ErrorOut", "Identifier", "ReasonOut"]
 AgeAssurance = Literal["self_declared", "estimated", "verified"]
 ActionName = Literal["allow", "warn_recipient", "require_confirmation", "hold", "block", "escalate"]
 

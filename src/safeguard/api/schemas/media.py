@@ -2,38 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field
 
-from safeguard.api.schemas.common import ActionName, Identifier, ReasonOut
+from safeguard.api.schemas.common import ActionName, ReasonOut
+from safeguard.policy.events import MediaHashesBody
 
-Hex = Annotated[str, StringConstraints(pattern=r"^[0-9a-fA-F]+$")]
 
-
-class MediaHashesIn(BaseModel):
+class MediaHashesIn(MediaHashesBody):
     """Hash-only submission, for clients that keep media on the device."""
-
-    sender_id: str = Field(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f]+$")
-    recipient_ids: list[
-        Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f]+$")]
-    ] = Field(default_factory=list, max_length=256)
-    message_id: str | None = Field(None, max_length=128, pattern=r"^[^\x00-\x1f\x7f]+$")
-    pdq: Hex | None = Field(None, min_length=64, max_length=64)
-    md5: Hex | None = Field(None, min_length=32, max_length=32)
-    sha256: Hex | None = Field(None, min_length=64, max_length=64)
-    nudity_score: float | None = Field(
-        None,
-        ge=0,
-        le=1,
-        strict=True,
-        allow_inf_nan=False,
-        description="nudity score in [0, 1] computed on the device (used when a child or teen "
-        "account takes part)",
-    )
-    conversation_id: Identifier | None = Field(
-        None, description="the conversation the media was sent in (its images feed the conversation's risk)"
-    )
 
 
 class BankMatchOut(BaseModel):

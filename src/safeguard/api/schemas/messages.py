@@ -2,30 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from pydantic import BaseModel, Field
 
-from pydantic import BaseModel, Field, StringConstraints
-
-from safeguard.api.schemas.common import ActionName, AgeBand, Identifier, ReasonOut
-
-MAX_API_TEXT_CHARS = 32_000
+from safeguard.api.schemas.common import ActionName, ReasonOut
+from safeguard.policy.events import MessageBody
 
 
-class MessageIn(BaseModel):
+class MessageIn(MessageBody):
     """One message: the JSONL fields plus its recipients."""
-
-    conversation_id: Identifier
-    message_id: Identifier = Field(
-        description="idempotency key, unique within the conversation: an exact repeat returns the first "
-        "decision; the same key with another sender, recipients or text is refused (409)"
-    )
-    sender_id: Identifier
-    text: Annotated[str, StringConstraints(max_length=MAX_API_TEXT_CHARS, pattern=r"^[^\x00]*$")] = Field(
-        description="scored in memory, never stored or logged"
-    )
-    recipient_ids: list[Identifier] = Field(min_length=1, max_length=256)
-    sent_at: Annotated[str, StringConstraints(max_length=64, pattern=r"^[^\x00]*$")] | None = None
-    sender_age_band: AgeBand | None = None
 
 
 class MessageDecisionOut(BaseModel):

@@ -23,8 +23,8 @@ import structlog
 from sqlalchemy import DateTime, Index, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
-from safeguard.accounts.models import utcnow
 from safeguard.config import Settings, Webhooks
+from safeguard.core.clock import utcnow
 from safeguard.policy.models import EscalationRow
 from safeguard.store.db import Base
 

@@ -4,7 +4,7 @@ logs each request itself, without bodies), one or several worker processes.
 Requests must name an allowed host (the loopback names and ``--host`` unless
 ``[http] allowed_hosts`` says otherwise), and a request whose line and headers
 pass ``[http] max_header_bytes`` is answered 431 and its connection closed
-while it is still arriving, before the parser buffers it.
+while it is still arriving (:mod:`safeguard.api.protocol`).
 """
 
 from __future__ import annotations
@@ -16,61 +16,15 @@ import tempfile
 import structlog
 import uvicorn
 from fastapi import FastAPI
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from safeguard.api.hosts import served_hosts
-from safeguard.api.ratelimit import share_limits
 from safeguard.config import Settings, get_settings
 from safeguard.runtime import freeze_startup_objects
+from safeguard.service.ratelimit import share_limits
 
 _WORKERS = "SAFEGUARD_SERVE_WORKERS"
 _LOG_LEVEL = "SAFEGUARD_SERVE_LOG_LEVEL"
 _HOST = "SAFEGUARD_SERVE_HOST"
-_HEADERS_END = b"\r\n\r\n"
-
-
-class HeaderCappedProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol, refusing (431, connection closed) a request whose
-    line and headers pass ``[http] max_header_bytes`` before handing them to the parser,
-    which would otherwise buffer any amount."""
-
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self.max_header_bytes = get_settings().http.max_header_bytes
-        self._header_bytes = 0
-        self._in_headers = True
-        self._tail = b""
-
-    def data_received(self, data: bytes) -> None:
-        if self._in_headers:
-            room = self.max_header_bytes - self._header_bytes
-            if len(data) > room and _HEADERS_END not in self._tail + data[: max(room, 0) + 4]:
-                self._refuse()
-                return
-            self._header_bytes += len(data)
-            self._tail = data[-3:]
-        super().data_received(data)
-
-    def on_headers_complete(self) -> None:
-        self._in_headers = False
-        super().on_headers_complete()
-
-    def on_message_complete(self) -> None:
-        super().on_message_complete()
-        self._in_headers, self._header_bytes, self._tail = True, 0, b""
-
-    def _refuse(self) -> None:
-        if self.transport.is_closing():
-            return
-        self.logger.warning("Request headers over %d bytes: refused with 431.", self.max_header_bytes)
-        body = (
-            b'{"detail":"request headers are larger than %d bytes","field":"headers"}' % self.max_header_bytes
-        )
-        self.transport.write(
-            b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: application/json\r\n"
-            b"content-length: %d\r\nconnection: close\r\n\r\n%s" % (len(body), body)
-        )
-        self.transport.close()
 
 
 def per_process_settings(settings: Settings, workers: int) -> Settings:
@@ -90,7 +44,7 @@ def per_process_settings(settings: Settings, workers: int) -> Settings:
 
 def app_factory() -> FastAPI:
     """The app one uvicorn worker process serves (settings from the file and environment)."""
-    from safeguard.api.app import create_app
+    from safeguard.server.app import create_app
 
     settings = get_settings()
     level = os.environ.get(_LOG_LEVEL)
@@ -130,7 +84,7 @@ def run(*, host: str = "127.0.0.1", port: int = 8000, log_level: str = "info", w
     )
     try:
         uvicorn.run(
-            "safeguard.api.serve:app_factory",
+            "safeguard.server.serve:app_factory",
             factory=True,
             host=host,
             port=port,
@@ -138,7 +92,7 @@ def run(*, host: str = "127.0.0.1", port: int = 8000, log_level: str = "info", w
             access_log=False,
             proxy_headers=False,
             loop="uvloop",
-            http="safeguard.api.serve:HeaderCappedProtocol",
+            http="safeguard.api.protocol:HeaderCappedProtocol",
             h11_max_incomplete_event_size=settings.http.max_header_bytes,
             workers=workers,
             backlog=2048,

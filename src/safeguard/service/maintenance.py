@@ -1,5 +1,6 @@
 """Background upkeep for a running service, off the request path: retention purges, decision
-digests and signed checkpoints of the audit chain."""
+digests and signed checkpoints of the audit chain, and cases for escalations stored without one
+(the write path opens cases itself; this takes up those a writer without the hook left)."""
 
 from __future__ import annotations
 
@@ -12,12 +13,14 @@ from datetime import datetime
 import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
+from safeguard.cases.escalations import sync_from_escalations
 from safeguard.config import Settings
 from safeguard.errors import SafeguardError
-from safeguard.evidence import upkeep
 from safeguard.policy.retention import purge_expired
+from safeguard.service import upkeep
 
 log = structlog.get_logger("safeguard.maintenance")
+CASES_INTERVAL_SECONDS = 60.0  # how often escalations left without a case are taken up
 
 
 def _purge_expired(session: Session, settings: Settings, now: datetime) -> dict:
@@ -85,9 +88,19 @@ class Maintenance:
         )
         return result
 
+    def open_cases(self) -> int:
+        """Open cases for escalations stored without one; returns how many were taken."""
+        with self.writer(), self.session_factory() as session:
+            taken = sync_from_escalations(session, self.settings)
+            session.commit()
+        if taken:
+            log.info("cases_opened_from_escalations", escalations=taken)
+        return taken
+
     def _tasks(self) -> list[tuple[str, float, Callable[[], object]]]:
         tasks: list[tuple[str, float, Callable[[], object]]] = [
-            ("retention_purge", self.settings.retention.purge_interval_seconds, self.run_once)
+            ("retention_purge", self.settings.retention.purge_interval_seconds, self.run_once),
+            ("open_cases", CASES_INTERVAL_SECONDS, self.open_cases),
         ]
         if self.settings.audit.checkpoints:
             tasks.append(("audit_seal", self.settings.audit.checkpoint_interval_seconds, self.seal_once))

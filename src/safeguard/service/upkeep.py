@@ -15,8 +15,8 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from safeguard.accounts.models import utcnow
 from safeguard.config import Settings
+from safeguard.core.clock import utcnow
 from safeguard.evidence import chain
 from safeguard.evidence.checkpoints import (
     WEBHOOK_EVENT,
@@ -58,7 +58,7 @@ def seal(
     Raises ``CheckpointRefused``, before appending anything, when the chain contradicts the
     last checkpoint.
     """
-    from safeguard.api.webhooks import enqueue
+    from safeguard.service.webhooks import enqueue
 
     result = SealResult()
     now = now or utcnow()
