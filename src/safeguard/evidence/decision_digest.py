@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 from safeguard.core.clock import aware
 from safeguard.evidence.case_state import iso_utc
 from safeguard.store.db import Base
+from safeguard.store.sql import bytewise
 
 TABLE = "message_decisions"
 ORDER = ("created_at", "conversation_id", "message_id")
@@ -95,10 +96,7 @@ def ordered_rows(
     """Rows (tuples in ``columns`` order) with ``start <= created_at < end`` (either bound
     optional) in digest order, streamed."""
     table = decisions_table()
-    postgres = session.get_bind().dialect.name == "postgresql"
-    order = [
-        table.c[name].collate("C") if postgres and name != "created_at" else table.c[name] for name in ORDER
-    ]
+    order = [table.c[name] if name == "created_at" else bytewise(table.c[name], session) for name in ORDER]
     query = select(*[table.c[name] for name in columns]).order_by(*order)
     if start is not None:
         query = query.where(table.c.created_at >= start)

@@ -51,6 +51,12 @@ def upsert_statement(
     return stmt
 
 
+def bytewise(column: Any, bind: Session | Connection) -> Any:
+    """``column`` compared by its bytes, for an order every database agrees on
+    (PostgreSQL: ``COLLATE "C"``; SQLite compares text bytewise already)."""
+    return column.collate("C") if dialect_of(bind) == "postgresql" else column
+
+
 def in_list(columns: tuple[Any, ...], name: str, postgres: bool) -> Any:
     """``columns IN (:name)``, in the form each database handles best for a batch.
 
