@@ -102,11 +102,19 @@ def queue(
     now = now or utcnow()
     counted = _where(select(func.count()).select_from(CaseRow), filters, visible_to)
     total = session.execute(counted).scalar_one()
-    ranked = (
-        _where(select(CaseRow), filters, visible_to)
-        .order_by(priority_at(now).desc(), CaseRow.created_at, CaseRow.id)
+    # Rank the ids alone (a small sort, however deep the page), then read that page's rows.
+    order = priority_at(now).label("rank")
+    page = (
+        _where(select(CaseRow.id, order, CaseRow.created_at), filters, visible_to)
+        .order_by(order.desc(), CaseRow.created_at, CaseRow.id)
         .offset(filters.offset)
         .limit(filters.limit)
+        .subquery()
+    )
+    ranked = (
+        select(CaseRow)
+        .join(page, CaseRow.id == page.c.id)
+        .order_by(page.c.rank.desc(), page.c.created_at, page.c.id)
     )
     rows = session.execute(ranked).scalars().all()
     return [QueueItem(row, case_priority(row, now)) for row in rows], int(total)
