@@ -55,7 +55,7 @@ QUICK_SLICE = 2_000
 QUICK_EVAL_CONVERSATIONS = 120  # per clean/evasion set, half grooming
 TACTIC_SHARE = 0.03  # leaflet-level tactic lines in the throughput corpus
 CHILD_SHARE = 0.015  # child-context lines (stated age, school year)
-FAST_TARGET = 20_000  # messages/s/core, the fast path's target
+FAST_TARGET = 20_000  # messages per CPU-second, the default scan's target
 SEGMENT_COLUMNS = {"text_column": "segment", "id_column": "id", "label_column": "label"}
 
 
@@ -170,7 +170,7 @@ def run_quality(files: dict[str, Path], say: Callable[[str], None]) -> dict[str,
     from safeguard.text.pipeline import InputSpec
 
     out: dict[str, Any] = {}
-    for config, embeddings in (("cascade", None), ("fast", False)):
+    for config, embeddings in (("cascade", True), ("fast", None)):
         detector = load_detector(embeddings=embeddings)
         res: dict[str, Any] = {"threshold": detector.threshold, "embeddings": detector.embeddings}
         for key, name in (("clean", "conversations.jsonl"), ("evasion", "conversations_evasion.jsonl")):
@@ -208,8 +208,8 @@ def early_stats(rows: Sequence[Scored]) -> dict[str, float | int | None]:
 def quality_markdown(q: dict[str, Any], kinds: dict[str, str]) -> str:
     """The quality, evasion, per-kind and early-detection tables."""
     parts: list[str] = []
-    names = {"cascade": "built-in detector, embedding cascade on (default)",
-             "fast": "built-in detector, fast path only (`embeddings=False`, `--fast`)"}
+    names = {"cascade": "built-in detector with the embedding stage (opt-in)",
+             "fast": "built-in detector, default settings (lexicon + tactic similarity)"}
     for config in ("cascade", "fast"):
         res = q[config]
         seg = res["segments"]
@@ -346,7 +346,7 @@ def run_trained(segments: Path, tmp: Path, say: Callable[[str], None]) -> list[d
         started = time.perf_counter()
         data = load_training_set(InputSpec(path=str(train_path), fmt="csv", **SEGMENT_COLUMNS),
                                  load_detector(embeddings=False))
-        model = train_model(data.texts, data.labels, data.evidences, data.child_contexts)
+        model = train_model(data.texts, data.labels, data.lexicon)
         train_seconds = time.perf_counter() - started
         detector = Detector(model=model)
         rows = scan(detector, InputSpec(path=str(test_path), fmt="csv", **SEGMENT_COLUMNS))
@@ -466,11 +466,14 @@ def make_corpus(path: Path, messages: int, conversations: int, seed: int) -> dic
 def worker(mode: str, input_path: str) -> None:
     """Child process: scan ``input_path`` with ``scan_input`` and print timings as JSON."""
     setup_started = time.perf_counter()
-    from safeguard.text import load_detector
+    from safeguard.text.detector import Detector
     from safeguard.text.pipeline import InputSpec, scan_input
 
-    detector = load_detector(embeddings=False if mode == "fast" else None)
+    # default: as shipped (lexicon + tactic similarity); lexicon: the similarity stage
+    # off; cascade: the sentence-model embedding stage on as well.
+    detector = Detector(similarity=mode != "lexicon", embeddings=mode == "cascade")
     detector.extractor.extract("warm up the compiled patterns")
+    detector.warm()
     embed = {"texts": 0, "calls": 0, "wall": 0.0, "cpu": 0.0}
     if detector.embeddings:
         detector.embedding_scores(["warm up the encoder and banks"])  # loads the model once
@@ -516,11 +519,11 @@ class Config:
     sliced: bool  # the first ``Settings.slice_messages`` messages instead of the whole corpus
 
 
-FAST_PINNED = Config("fast path, 1 core (pinned to CPU 0)", "fast", True, False)
-FAST = Config("fast path, unpinned", "fast", False, False)
-FAST_SLICE = Config("fast path, unpinned, slice", "fast", False, True)
-CASCADE_SLICE = Config("embedding cascade, unpinned, slice", "cascade", False, True)
-CONFIGS = (FAST_PINNED, FAST, FAST_SLICE, CASCADE_SLICE)
+DEFAULT_PINNED = Config("default settings, 1 core (pinned to CPU 0)", "default", True, False)
+LEXICON_PINNED = Config("lexicon only (similarity off), 1 core (pinned)", "lexicon", True, False)
+DEFAULT_SLICE = Config("default settings, unpinned, slice", "default", False, True)
+CASCADE_SLICE = Config("with the embedding stage, unpinned, slice", "cascade", False, True)
+CONFIGS = (DEFAULT_PINNED, LEXICON_PINNED, DEFAULT_SLICE, CASCADE_SLICE)
 
 
 def conversation_slice(corpus: Path, target: Path, messages: int) -> dict[str, int]:
@@ -569,11 +572,11 @@ def run_throughput(
             runs[config.name].append(data)
             say(f"  repeat {repeat + 1}/{settings.repeats} {config.name}: "
                 f"{data['messages'] / data['wall']:,.0f} msg/s, RSS {run.max_rss_mib:.0f} MiB")
-    cli = common.measure_peak_rss([str(REPO / ".venv" / "bin" / "safeguard"), "scan", str(corpus), "--json",
-                                   "--fast"], cwd=REPO, env=env, timeout=1800, stdout_path=os.devnull)
+    cli = common.measure_peak_rss([str(REPO / ".venv" / "bin" / "safeguard"), "scan", str(corpus), "--json"],
+                                  cwd=REPO, env=env, timeout=1800, stdout_path=os.devnull)
     if cli.returncode != 0:
         raise RuntimeError(f"safeguard scan failed ({cli.returncode}): {cli.stderr[-2000:]}")
-    say(f"  CLI scan --json --fast: {cli.wall_s:.1f}s")
+    say(f"  CLI scan --json: {cli.wall_s:.1f}s")
     return {"runs": dict(runs), "cli": cli, "pinned_with": "taskset -c 0" if pin else "sched_setaffinity"}
 
 
@@ -594,7 +597,7 @@ def throughput_markdown(t: dict[str, Any], corpus: dict[str, Any], settings: Set
         rows.append([config.name, common.fmt_int(s["messages"]), common.fmt_int(s["rate"]),
                      f"{common.fmt_int(s['min'])}-{common.fmt_int(s['max'])}", common.fmt_int(s["cpu_rate"]),
                      f"{s['wall']:.1f}", f"{s['setup']:.1f}", f"{s['rss']:.0f}"])
-    fast1, fast, fslice, cascade = (summary[c.name] for c in CONFIGS)
+    fast1, fast, fslice, cascade = (summary[c.name] for c in CONFIGS)  # default, lexicon, slices
     cruns = t["runs"][CASCADE_SLICE.name]
     embedded = med([r["embedded"] for r in cruns])
     share = embedded / cascade["messages"]
@@ -630,15 +633,19 @@ def throughput_markdown(t: dict[str, Any], corpus: dict[str, Any], settings: Set
         f"over the process's CPU time (all threads), steadier than wall clock on a shared machine. Peak "
         f"RSS is the child's `ru_maxrss`.\n\n"
         + table + "\n\n"
-        f"- **Fast path** (regex screen + lexicon, `embeddings=False`): pure Python and single-threaded, so "
-        f"it uses one core; measured pinned to CPU 0 with `{t['pinned_with']}`: "
+        f"- **Default settings** (regex screen + lexicon + tactic similarity from static token vectors; "
+        f"no sentence model): single-threaded, measured pinned to CPU 0 with `{t['pinned_with']}`: "
         f"**{common.fmt_int(fast1['rate'])} messages/s/core** by wall clock "
-        f"({common.fmt_int(fast1['cpu_rate'])} per CPU-second). Target ≥ {common.fmt_int(FAST_TARGET)} "
-        f"messages/s/core: {verdict} it by wall clock, {verdict_cpu} it by CPU time. Unpinned: "
-        f"{common.fmt_int(fast['rate'])} messages/s. {common.fmt_int(fast['flagged'])} of "
-        f"{common.fmt_int(fast['conversations'])} conversations were flagged (every conversation carries a "
+        f"(**{common.fmt_int(fast1['cpu_rate'])} per CPU-second**). Target ≥ {common.fmt_int(FAST_TARGET)} "
+        f"messages per CPU-second: {verdict} it by wall clock, {verdict_cpu} it by CPU time. "
+        f"{common.fmt_int(fast1['flagged'])} of "
+        f"{common.fmt_int(fast1['conversations'])} conversations were flagged (every conversation carries a "
         f"few tactic lines by construction, so this is not a false-positive rate).\n"
-        f"- **Embedding cascade** (default): {common.fmt_int(cascade['rate'])} messages/s unpinned "
+        f"- **Lexicon only** (similarity off, pinned): {common.fmt_int(fast['rate'])} messages/s "
+        f"({common.fmt_int(fast['cpu_rate'])} per CPU-second): the similarity stage costs "
+        f"{1e6 / fast1['cpu_rate'] - 1e6 / fast['cpu_rate']:.0f} µs of CPU per message.\n"
+        f"- **With the embedding stage** (opt-in, `embeddings=True`): "
+        f"{common.fmt_int(cascade['rate'])} messages/s unpinned "
         f"(torch threads: {threads}); at that rate the whole {common.fmt_int(corpus['messages'])}-message "
         f"file would take ~{corpus['messages'] / cascade['rate'] / 60:.0f} min. "
         f"{common.fmt_int(embedded)} of {common.fmt_int(cascade['messages'])} messages "
@@ -648,10 +655,10 @@ def throughput_markdown(t: dict[str, Any], corpus: dict[str, Any], settings: Set
         f"(one per 512-message input batch that has any message to embed: "
         f"~{embedded / max(calls, 1):.0f} texts per call on this input) and "
         f"took {100 * embed_share_time:.0f}% of the cascade's scan time.\n"
-        f"- **Ratio fast path / cascade** (both unpinned, same slice, same run): "
+        f"- **Ratio default / with the embedding stage** (both unpinned, same slice, same run): "
         f"**{fslice['rate'] / cascade['rate']:.1f}×** by wall clock, "
         f"{fslice['cpu_rate'] / cascade['cpu_rate']:.1f}× by CPU time.\n"
-        f"- **CLI end to end**, once, whole file: `safeguard scan FILE --json --fast > /dev/null` took "
+        f"- **CLI end to end**, once, whole file: `safeguard scan FILE --json > /dev/null` took "
         f"{cli.wall_s:.1f} s including interpreter start-up and JSON output "
         f"({common.fmt_int(corpus['messages'] / cli.wall_s)} messages/s overall, "
         f"{cli.user_s + cli.sys_s:.1f} s CPU, peak RSS {cli.max_rss_mib:.0f} MiB)."
@@ -726,7 +733,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Parse arguments; run the benchmark (or, internally, one throughput worker)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small smoke run")
-    parser.add_argument("--worker", choices=("fast", "cascade"), help=argparse.SUPPRESS)
+    parser.add_argument("--worker", choices=("default", "lexicon", "cascade"), help=argparse.SUPPRESS)
     parser.add_argument("--input", help=argparse.SUPPRESS)
     parser.add_argument("--pin", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

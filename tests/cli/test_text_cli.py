@@ -322,8 +322,9 @@ def test_train_then_scan_and_eval_with_the_model(
 
     # The default grid (3 C values x 4 folds over ~1.5M hashed features) takes ~30 s; the
     # grid search itself is covered by tests/text. One C value and two folds keep this quick.
+    quick = dict.fromkeys(model_module.CANDIDATES, (4.0,)) | {"svm": (0.5,)}
     monkeypatch.setattr(
-        model_module, "train_model", functools.partial(model_module.train_model, c_grid=(4.0,), folds=2)
+        model_module, "train_model", functools.partial(model_module.train_model, c_grid=quick, folds=2)
     )
     model = tmp_path / "models" / "m.safetensors"
     run = cli(

@@ -64,7 +64,7 @@ def demo_messages(demo_path: Path) -> dict[str, list[Message]]:
 
 @pytest.fixture(scope="session")
 def fast_detector() -> Detector:
-    """The built-in detector, lexicon only (no embedding stage)."""
+    """The built-in detector as it ships: lexicon and tactic similarity, no embedding stage."""
     return Detector(embeddings=False)
 
 
@@ -80,7 +80,7 @@ def embedding_detector(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Det
         mp.setenv("SAFEGUARD_CONFIG", str(data_dir / "absent.toml"))
         get_settings.cache_clear()
         ExampleBanks.cached.cache_clear()
-        detector = load_detector()
+        detector = load_detector(embeddings=True)
         assert detector.embeddings and detector.model is None
         ExampleBanks.cached()  # build the banks while the isolated data dir is set
         yield detector

@@ -1,4 +1,4 @@
-"""Pure scoring functions: noisy-OR, the logistic combination, child context, breadth."""
+"""Pure scoring functions: noisy-OR, decay, cue weights, child presence, families, breadth."""
 
 from __future__ import annotations
 
@@ -8,20 +8,27 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from safeguard.text.categories import CATEGORIES
+from safeguard.text.banks import EMBEDDING_CAP, EMBEDDING_MARGIN, embedding_excess
 from safeguard.text.scoring import (
-    BREADTH_MIN_EVIDENCE,
-    EMBEDDING_CAP,
-    EMBEDDING_MARGIN,
+    CUE_WEIGHT,
+    HALF_LIFE_WORDS,
+    SIMILARITY_MARGIN,
+    Context,
+    age_gap,
+    author_logit,
+    author_risk,
     breadth,
-    conversation_logit,
-    conversation_risk,
-    embedding_excess,
+    decayed,
+    family_logits,
+    length_calibrated,
     noisy_or,
     sigmoid,
+    similarity_excess,
+    similarity_logit,
 )
 
 weights = st.lists(st.floats(min_value=0.0, max_value=1.0), max_size=12)
+CUES = sorted(CUE_WEIGHT)
 
 
 def test_noisy_or_hand_values() -> None:
@@ -48,11 +55,6 @@ def test_noisy_or_properties(ws: list[float]) -> None:
     assert noisy_or([*ws, 0.0]) == pytest.approx(value)  # zero evidence changes nothing
 
 
-def test_noisy_or_saturates_below_one_for_weak_evidence() -> None:
-    assert noisy_or([0.2] * 10) < 1.0
-    assert noisy_or([0.2] * 10) > noisy_or([0.2] * 5)
-
-
 @pytest.mark.parametrize("z", [-1000.0, -40.0, -1.0, 0.0, 1.0, 40.0, 1000.0])
 def test_sigmoid_is_safe_and_symmetric(z: float) -> None:
     value = sigmoid(z)
@@ -62,76 +64,114 @@ def test_sigmoid_is_safe_and_symmetric(z: float) -> None:
         assert value == pytest.approx(1.0 / (1.0 + math.exp(-z)))
 
 
-def test_breadth_counts_real_evidence_only() -> None:
-    assert breadth({}) == 0
-    assert breadth({"secrecy": BREADTH_MIN_EVIDENCE, "meeting": 0.9}) == 2
-    assert breadth({"secrecy": BREADTH_MIN_EVIDENCE - 0.01, "meeting": 0.1}) == 0
-    assert breadth({"not_a_category": 0.9}) == 0
+def test_evidence_halves_over_the_half_life() -> None:
+    assert decayed(0.8, 0) == 0.8
+    assert decayed(0.8, HALF_LIFE_WORDS) == pytest.approx(0.4)
+    assert decayed(0.8, 10 * HALF_LIFE_WORDS) < 0.001
 
 
 def test_no_evidence_is_low_risk() -> None:
-    assert conversation_risk({}, 0.0) < 0.05
+    assert author_risk({}, Context()) < 0.01
 
 
-TACTICS = {"secrecy": 0.7, "image_request": 0.6, "platform_move": 0.45}
+def test_stranger_chat_openers_count_for_nothing() -> None:
+    """'asl', 'how old r u', 'where u from' open most ordinary stranger chats."""
+    assert author_logit({"opener": 1.0}, Context()) == author_logit({}, Context())
 
 
-@pytest.mark.parametrize("category", CATEGORIES)
-def test_child_context_raises_risk_of_every_tactic(category: str) -> None:
-    evidence = {category: 0.6}
-    assert (
-        conversation_risk(evidence, 1.0) > conversation_risk(evidence, 0.5) > conversation_risk(evidence, 0.0)
-    )
+def test_sexual_talk_alone_is_not_grooming() -> None:
+    """Adults talk about sex among themselves: sexual vocabulary without a child stays low,
+    however much of it there is."""
+    assert author_risk({"sexual": 1.0, "body": 1.0, "intimacy": 1.0}, Context()) < 0.05
 
 
-def test_child_context_turns_the_same_tactics_into_a_flag() -> None:
-    adult = conversation_risk(TACTICS, 0.0)
-    child = conversation_risk(TACTICS, 1.0)
-    assert adult < 0.5 <= child
+def test_the_same_sexual_talk_towards_a_known_child_is_flagged() -> None:
+    cues = {"sexual": 0.8, "intimacy": 0.6, "image": 0.6}
+    assert author_risk(cues, Context(known_child=1.0)) > 0.5 > author_risk(cues, Context())
 
 
-def test_sexual_talk_depends_most_on_child_context() -> None:
-    """Sexual talk among adults is common; the interaction term is what makes it risky."""
-    evidence = {"sexual_content": 0.8}
-    gain = conversation_logit(evidence, 1.0) - conversation_logit(evidence, 0.0)
-    gain_personal = conversation_logit({"personal_info": 0.8}, 1.0) - conversation_logit(
-        {"personal_info": 0.8}, 0.0
-    )
-    assert gain > gain_personal
-    assert conversation_risk(evidence, 0.0) < 0.1
+def test_relationship_cues_flag_without_any_age_evidence() -> None:
+    """Most real grooming text never states an age: checking who is home, asking for
+    secrecy and arranging to meet is enough."""
+    cues = {"risk_check": 0.7, "secrecy": 0.7, "pickup": 0.7, "pet_name": 0.25}
+    assert author_risk(cues, Context()) > 0.5
+
+
+def test_a_childs_own_words_count_for_less_than_an_age_gap() -> None:
+    """Teenagers tell each other their age; an adult's stated age beside a child's says more."""
+    cues = {"platform": 0.5, "image": 0.6}
+    teen_talk = author_risk(cues, Context(child=1.0))
+    gap = author_risk(cues, Context(child=1.0, age_gap=1.0))
+    assert gap > teen_talk
+    assert teen_talk < 0.5
+
+
+@pytest.mark.parametrize("cue", [c for c in CUES if CUE_WEIGHT[c] > 0])
+def test_child_presence_never_lowers_a_tactic(cue: str) -> None:
+    assert author_logit({cue: 0.6}, Context(known_child=1.0)) >= author_logit({cue: 0.6}, Context())
 
 
 @settings(max_examples=200, deadline=None)
 @given(
-    st.dictionaries(st.sampled_from(CATEGORIES), st.floats(0.0, 1.0), max_size=11),
+    st.dictionaries(st.sampled_from(CUES), st.floats(0.0, 1.0), max_size=12),
     st.floats(0.0, 1.0),
-    st.sampled_from(CATEGORIES),
+    st.sampled_from(CUES),
     st.floats(0.0, 1.0),
 )
 def test_risk_is_monotone_in_evidence(
-    evidence: dict[str, float], child: float, category: str, extra: float
+    cues: dict[str, float], presence: float, cue: str, extra: float
 ) -> None:
-    base = conversation_risk(evidence, child)
-    more = dict(evidence)
-    more[category] = max(more.get(category, 0.0), extra)
-    assert conversation_risk(more, child) >= base - 1e-12
+    context = Context(known_child=presence)
+    base = author_risk(cues, context)
+    more = dict(cues)
+    more[cue] = max(more.get(cue, 0.0), extra)
+    assert author_risk(more, context) >= base - 1e-12
     assert 0.0 <= base <= 1.0
 
 
-def test_breadth_adds_risk_beyond_the_sum_of_tactics() -> None:
-    one = {"secrecy": 0.5}
-    # Same total category weight, but spread over several tactics above the breadth floor.
-    spread = {"secrecy": 0.5, "meeting": 0.5, "platform_move": 0.5}
-    logit_spread = conversation_logit(spread, 1.0)
-    no_breadth = conversation_logit(one, 1.0)
-    for category in ("meeting", "platform_move"):
-        no_breadth += conversation_logit({category: 0.5}, 1.0) - conversation_logit({}, 1.0)
-    assert breadth(spread) == 3
-    assert logit_spread > no_breadth + 0.5  # two extra tactics * BREADTH_WEIGHT at full child context
+def test_a_family_saturates() -> None:
+    """Five bonding cues are not five times one: flirting cannot pile up into a flag."""
+    bonding = {"flattery": 1.0, "pet_name": 1.0, "affection": 1.0, "trust": 1.0, "gifts": 1.0}
+    assert family_logits(bonding, 0.0)["bonding"] <= 1.5
+    assert author_risk(bonding, Context()) < 0.1
 
 
-def test_embedding_evidence_raises_risk() -> None:
-    assert conversation_risk(TACTICS, 0.5, 0.3) > conversation_risk(TACTICS, 0.5, 0.0)
+def test_breadth_needs_a_hallmark_of_grooming() -> None:
+    """Flirting, pictures and a date are breadth among adults too."""
+    adult_date = family_logits({"affection": 1.0, "image": 1.0, "meeting": 1.0}, 0.0)
+    assert breadth(adult_date) == 0
+    grooming = family_logits({"affection": 1.0, "image": 1.0, "meeting": 1.0, "secrecy": 0.7}, 0.0)
+    assert breadth(grooming) == 4
+
+
+def test_age_gap() -> None:
+    assert age_gap([35], [13]) == 1.0
+    assert age_gap([19], [14]) == 0.5
+    assert age_gap([16], [14]) == 0.0
+    assert age_gap([35], [25]) == 0.0
+    assert age_gap([], [13]) == 0.0
+
+
+def test_a_child_scored_as_the_author_is_discounted() -> None:
+    cues = {"secrecy": 0.7, "platform": 0.5}
+    assert author_risk(cues, Context(self_child=1.0)) < author_risk(cues, Context())
+
+
+def test_similarity_counts_only_beyond_its_margin() -> None:
+    assert similarity_excess(SIMILARITY_MARGIN) == 0.0
+    assert similarity_excess(0.2) == 0.0
+    assert 0 < similarity_excess(SIMILARITY_MARGIN + 0.06) < 1
+    assert similarity_excess(1.0) == 1.0
+    assert similarity_logit(0.0, 1.0) == 0.0
+    assert similarity_logit(0.5, 1.0) > similarity_logit(0.5, 0.0) > 0
+
+
+def test_length_calibration_lowers_long_chats_more_than_short_ones() -> None:
+    assert length_calibrated(2.0, 0) == pytest.approx(sigmoid(2.0))
+    short, long = length_calibrated(2.0, 270), length_calibrated(2.0, 4000)
+    assert long < short < sigmoid(2.0)
+    # An adult known to be writing to a child: the same words count wherever they fall.
+    assert length_calibrated(2.0, 4000, presence=1.0) > long
 
 
 @pytest.mark.parametrize(

@@ -191,11 +191,29 @@ def test_see_you_at_school_fires_nothing() -> None:
     assert categories("see you at school tomorrow") == set()
 
 
-def test_one_hit_per_category_the_strongest() -> None:
+def test_one_hit_per_cue_the_strongest() -> None:
     found = default_extractor().extract("add me on snap. actually lets move to whatsapp")
     hits = [h for h in found.hits if h.category == "platform_move"]
-    assert len(hits) == 1
-    assert hits[0].weight == 0.65  # "lets move to" beats "add me on"
+    assert len({h.cue for h in hits}) == len(hits)  # at most one per cue
+    platform = [h for h in hits if h.cue == "platform"]
+    assert len(platform) == 1 and platform[0].weight == 0.65  # "lets move to" beats "add me on"
+
+
+def test_stranger_openers_and_risk_checks_are_different_cues() -> None:
+    cues = {h.cue for h in default_extractor().extract("asl? r u home alone").hits}
+    assert {"opener", "risk_check"} <= cues
+
+
+def test_stated_ages_are_read_but_not_units() -> None:
+    extract = default_extractor().extract
+    assert extract("asl 14 f uk").stated_ages == (14,)
+    assert extract("im 35 m").stated_ages == (35,)
+    assert extract("i'm 5 min away").stated_ages == ()
+    assert extract("im 25 miles from u").stated_ages == ()
+
+
+def test_everyday_words_are_not_body_talk() -> None:
+    assert not default_extractor().extract("that exam was so hard, im wet from the rain").hits
 
 
 def test_many_categories_in_one_message() -> None:

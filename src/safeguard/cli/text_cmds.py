@@ -185,11 +185,13 @@ def train(
     positives = sum(data.labels)
     stderr.print(f"training on {len(data.labels)} examples ({positives} grooming, "
                  f"{len(data.labels) - positives} not)")
-    model = train_model(data.texts, data.labels, data.evidences, data.child_contexts,
+    model = train_model(data.texts, data.labels, data.lexicon,
                         progress=lambda msg: stderr.print(f"  {msg}"))
     model.save(out)
-    stderr.print(f"[green]model written to {out}[/] (threshold {model.threshold:.3f}, "
-                 f"cross-validated F1 {model.metadata['cv_f1']:.3f})")
+    info = model.metadata
+    stderr.print(f"[green]model written to {out}[/]: {info['candidate']} (C={info['C']:g}), "
+                 f"threshold {model.threshold:.2f}, cross-validated F1 {info['cv_f1']:.3f}")
+    stderr.print(f"  chosen for the {info['why']}")
 
 
 @app.command("eval")

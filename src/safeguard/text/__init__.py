@@ -3,7 +3,8 @@
 from safeguard.text.categories import CATEGORIES, Category, Stage
 from safeguard.text.detector import ConversationResult, Detector, load_detector, split_segment
 from safeguard.text.normalize import normalize
-from safeguard.text.state import ConversationState, MessageAssessment, Signal
+from safeguard.text.signal_log import MessageAssessment, Signal
+from safeguard.text.state import ConversationState
 
 __all__ = [
     "CATEGORIES",

@@ -60,19 +60,31 @@ def _read_bank(lines: list[str], positive: bool, where: str) -> list[Example]:
             continue
         try:
             row = json.loads(line)
-            examples.append(Example(str(row["category"]), str(row["text"]), positive))
+            category = str(row["category"])
+            examples.append(Example(CUE_CATEGORIES.get(category, category), str(row["text"]), positive))
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
             raise InputError(f"bad bank entry ({exc})", path=where, line=number) from exc
     return examples
+
+
+# The packaged banks: the original ones and the extra lines written blind to the
+# evaluation sets (``data/EXTRA_BANKS.md``).
+PACKAGED_BANKS: dict[bool, tuple[str, ...]] = {
+    True: ("positive_bank.jsonl", "positive_extra.jsonl"),
+    False: ("negative_bank.jsonl", "negative_extra.jsonl"),
+}
+# Bank categories that name a cue rather than a category: read as their category.
+CUE_CATEGORIES = {"risk_check": "age_location_probe", "risk_awareness": "age_location_probe"}
 
 
 def load_examples() -> list[Example]:
     """The packaged banks plus the deployment's own additions."""
     examples: list[Example] = []
     package = resources.files("safeguard.text") / "data"
-    for positive, name in ((True, "positive_bank.jsonl"), (False, "negative_bank.jsonl")):
-        text = (package / name).read_text(encoding="utf-8")
-        examples += _read_bank(text.splitlines(), positive, f"safeguard/text/data/{name}")
+    for positive, names in PACKAGED_BANKS.items():
+        for name in names:
+            text = (package / name).read_text(encoding="utf-8")
+            examples += _read_bank(text.splitlines(), positive, f"safeguard/text/data/{name}")
         user = _user_bank_path(positive)
         if user.is_file():
             examples += _read_bank(user.read_text(encoding="utf-8").splitlines(), positive, str(user))
@@ -199,3 +211,21 @@ class ExampleBanks:
 def _log_mean_exp(values: np.ndarray) -> np.ndarray:
     peak = values.max(axis=1, keepdims=True)
     return (peak + np.log(np.mean(np.exp(values - peak), axis=1, keepdims=True))).ravel()
+
+
+# Nearest-example evidence of one message: how far its contrastive score clears
+# the margin (capped), so near-ties with harmless examples add nothing.
+EMBEDDING_MAX_STRENGTH = 0.6
+EMBEDDING_MARGIN = 0.25
+EMBEDDING_CAP = 2.0
+
+
+def embedding_excess(score: float) -> float:
+    """How far one message's contrastive score clears the margin (capped)."""
+    return min(max(score - EMBEDDING_MARGIN, 0.0), EMBEDDING_CAP)
+
+
+def embedding_strength(score: float) -> float:
+    """One message's nearest-example evidence in [0, EMBEDDING_MAX_STRENGTH]."""
+    return EMBEDDING_MAX_STRENGTH * embedding_excess(score) / EMBEDDING_CAP
+

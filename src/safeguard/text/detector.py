@@ -17,9 +17,11 @@ from typing import TYPE_CHECKING, Any
 
 from safeguard.ingest.records import Message, TextRecord
 from safeguard.text.categories import CATEGORY_SEVERITY
-from safeguard.text.scoring import conversation_risk
+from safeguard.text.model import lexicon_features
+from safeguard.text.scoring import BIAS, length_calibrated
+from safeguard.text.signal_log import Signal
 from safeguard.text.signals import MessageSignals, SignalExtractor, default_extractor
-from safeguard.text.state import EMBEDDING_BUDGET, ConversationState, Signal
+from safeguard.text.state import EMBEDDING_BUDGET, ConversationState
 
 if TYPE_CHECKING:
     from safeguard.text.model import TrainedModel
@@ -106,11 +108,17 @@ class Detector:
         threshold: float | None = None,
         extractor: SignalExtractor | None = None,
         embeddings: bool | None = None,
+        similarity: bool | None = None,
     ) -> None:
         self.model = model
-        # The nearest-example stage backs the hand-set lexicon; a trained model
-        # has learnt the platform's own phrasing and does without it.
-        self.embeddings = (model is None) if embeddings is None else embeddings
+        # The tactic-similarity stage (static token vectors, microseconds a message)
+        # backs the hand-set lexicon; a trained model needs it only if it reads the lexicon.
+        if similarity is None:
+            similarity = model is None or model.uses_lexicon
+        self.similarity = similarity
+        # The nearest-example stage is off unless asked for: on real chat it added the
+        # same evidence to grooming and to ordinary chat, at ten times the cost.
+        self.embeddings = bool(embeddings)
         self.extractor = extractor or default_extractor()
         if threshold is None:
             threshold = model.threshold if model is not None else DEFAULT_THRESHOLD
@@ -136,10 +144,23 @@ class Detector:
         return any(hit.weight >= EMBEDDING_MIN_HIT for hit in found.hits)
 
     def warm(self) -> None:
-        """Load what the first scored message would otherwise load (the embedding model
-        and its example banks), e.g. at a service's start-up."""
+        """Load what the first scored message would otherwise load (the token vectors,
+        the embedding model and their example banks), e.g. at a service's start-up."""
+        if self.similarity:
+            self.similarity_scores(["warm up"])
         if self.embeddings:
             self.embedding_scores(["warm up"])
+
+    def wants_similarity(self, text: str, sender_band: str | None) -> bool:
+        """Whether a message goes through the similarity stage: not a child's own (the
+        tactics are the groomer's), not a two-word reply ("ok lol")."""
+        return self.similarity and text.count(" ") >= 2 and sender_band not in ("child", "teen")
+
+    def similarity_scores(self, texts: list[str]) -> list[float]:
+        """Each text's similarity to the tactic bank (``text.similarity``)."""
+        from safeguard.text.similarity import default_similarity
+
+        return [float(v) for v in default_similarity().scores(texts)]
 
     def embedding_scores(self, texts: list[str]) -> list[float]:
         """Contrastive nearest-example scores (positive = closer to a tactic)."""
@@ -163,8 +184,19 @@ class Detector:
         if wanted:
             values = self.embedding_scores([pairs[i][1].text for i in wanted])
             scores = dict(zip(wanted, values, strict=True))
+        similar = [
+            i
+            for i, (state, message) in enumerate(pairs)
+            if self.wants_similarity(message.text, _band(state, message))
+        ]
+        similarities: dict[int, float] = {}
+        if similar:
+            values = self.similarity_scores([pairs[i][1].text for i in similar])
+            similarities = dict(zip(similar, values, strict=True))
         for i, (state, message) in enumerate(pairs):
-            state.add_message(message, found=found[i], embedding_score=scores.get(i))
+            state.add_message(
+                message, found=found[i], embedding_score=scores.get(i), similarity=similarities.get(i, -1.0)
+            )
 
     def update_model_state(self, state: ConversationState, text: str, found: MessageSignals) -> None:
         """Let the trained model (if any) accumulate this message's features."""
@@ -172,10 +204,15 @@ class Detector:
             self.model.update_state(state._model_state, text)
 
     def conversation_score(self, state: ConversationState) -> float:
-        """The running risk of a conversation state."""
+        """The risk of a conversation state now: its most concerning participant's."""
         if self.model is not None:
-            return self.model.score_state(state._model_state, state.evidence, state.child_context)
-        return conversation_risk(state.evidence, state.child_context, state.embedding_evidence)
+            lexicon = lexicon_features(state) if self.model.uses_lexicon else None
+            return self.model.score_state(state._model_state, lexicon)
+        authors = state.authors()
+        if not authors:
+            return length_calibrated(BIAS, state.words)
+        logit, author = max((state.author_logit(a), a) for a in authors)
+        return length_calibrated(logit, state.words, state.context_of(author).known_child)
 
     # -- whole inputs ------------------------------------------------------
     def result(self, state: ConversationState, label: int | None = None) -> ConversationResult:
@@ -240,13 +277,16 @@ class Detector:
                 pairs.append((state, Message(record.id, str(index), "", piece)))
         self.add_messages(pairs)
         if self.model is not None and records:
-            scores = self.model.score_texts(
-                [r.text for r in records], [s.evidence for s in states],
-                [s.child_context for s in states],
-            )
+            lexicon = [lexicon_features(s) for s in states] if self.model.uses_lexicon else None
+            scores = self.model.score_texts([r.text for r in records], lexicon)
             for state, score in zip(states, scores, strict=True):
                 state._risk = score
         return [self.result(s, label=r.label) for s, r in zip(states, records, strict=True)]
+
+
+def _band(state: ConversationState, message: Message) -> str | None:
+    """The band a message's sender is known by: the message's own, else the state's."""
+    return message.sender_age_band or state.band_of(message.sender_id)
 
 
 @lru_cache(maxsize=8)

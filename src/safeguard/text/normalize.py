@@ -234,9 +234,22 @@ def _deleet_token_core(token: str) -> str:
     # needs at least two letters and a leet character between or after letters.
     if letters < 2 and not (letters == 1 and len(token) >= 3):
         return token
-    if re.fullmatch(r"\d+(am|pm|th|st|nd|rd|s|yo|y|yrs|k|m|f)", token):
+    if _NUMBER_WITH_UNIT.fullmatch(token):
         return token
+    # Digits ending a word are a number ("im14", "asl13") or say themselves ("gr8",
+    # "m8", "b4", "any1"), not leet: folding them would turn ages into letters
+    # ("im14" -> "imia"). A single 0, 3, 5, 7 or 9 there is leet ("th3", "hell0").
+    tail = _TRAILING_DIGITS.search(token)
+    if tail is not None and tail.start() > 0 and (len(tail.group(0)) > 1 or tail.group(0) in "12468"):
+        head = token[: tail.start()]
+        return head.translate(_LEET) + tail.group(0)
     return token.translate(_LEET)
+
+
+_NUMBER_WITH_UNIT = re.compile(r"\d+(am|pm|th|st|nd|rd|s|yo|y|yrs|k|m|f)")
+_TRAILING_DIGITS = re.compile(r"\d+$")
+# "im14", "asl13", "age12": an age glued to the word before it is split off.
+_GLUED_AGE = re.compile(r"\b(im|iam|ima|asl|age|aged)(\d{1,2})\b")
 
 
 # Words worth re-joining when spelled out letter by letter. Joining every run of
@@ -412,4 +425,6 @@ def _normalize(text: str) -> str:
         if folded == before:
             break
     folded = _STRETCH.sub(r"\1\1", folded)
+    if any(ch.isdigit() for ch in folded):
+        folded = _GLUED_AGE.sub(r"\1 \2", folded)
     return " ".join(folded.split())

@@ -17,6 +17,7 @@ from safeguard.ingest import (
 )
 from safeguard.ingest.records import BadInputReport, Message, TextRecord
 from safeguard.text.detector import MESSAGE_BATCH, ConversationResult, Detector, split_segment
+from safeguard.text.model import lexicon_features
 from safeguard.text.state import ConversationState
 
 FORMATS = ("jsonl", "pan12", "csv")
@@ -126,13 +127,12 @@ def scan_input(
 
 @dataclass
 class TrainingSet:
-    """Texts with labels and the default detector's evidence for each."""
+    """Texts with labels and the default detector's scores for each (``model.LEXICON_NAMES``)."""
 
     ids: list[str] = field(default_factory=list)
     texts: list[str] = field(default_factory=list)
     labels: list[int] = field(default_factory=list)
-    evidences: list[dict[str, float]] = field(default_factory=list)
-    child_contexts: list[float] = field(default_factory=list)
+    lexicon: list[list[float]] = field(default_factory=list)
 
 
 def load_training_set(
@@ -159,8 +159,7 @@ def load_training_set(
             data.ids.append(record.id)
             data.texts.append(record.text)
             data.labels.append(record.label)
-            data.evidences.append(state.evidence)
-            data.child_contexts.append(state.child_context)
+            data.lexicon.append(lexicon_features(state))
         return data
     if not (spec.labels or spec.predators):
         raise InputError(
@@ -188,8 +187,7 @@ def load_training_set(
         data.ids.append(cid)
         data.texts.append("\n".join(texts[cid]))
         data.labels.append(label)
-        data.evidences.append(state.evidence)
-        data.child_contexts.append(state.child_context)
+        data.lexicon.append(lexicon_features(state))
     return data
 
 

@@ -18,7 +18,10 @@ from safeguard.text.lexicon import (
     CHILD_CONTEXT,
     DAMPEN_FACTOR,
     DAMPENERS,
+    MAX_STATED_AGE,
+    MIN_STATED_AGE,
     PATTERNS,
+    STATED_AGE,
     Pattern,
     expand,
 )
@@ -38,6 +41,7 @@ class Hit:
     reason: str
     stage: str
     excerpt: str
+    cue: str = ""  # what the scorer reads it as (the pattern's cue, else its category)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +52,7 @@ class MessageSignals:
     child_context: float  # strongest child-context cue in the message, 0 if none
     child_reasons: tuple[str, ...]
     harmless_topics: frozenset[str] = frozenset()  # categories a harmless topic excuses
+    stated_ages: tuple[int, ...] = ()  # ages the writer gives as their own ("im 35", "14 f")
 
 
 _EMPTY = MessageSignals((), 0.0, ())
@@ -94,7 +99,7 @@ def strip_lookarounds(pattern: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class _Entry:
-    kind: str  # "tactic", "child" or "topic"
+    kind: str  # "tactic", "child", "topic" or "age"
     category: str | None
     pattern: Pattern | None
     regex: re.Pattern[str]
@@ -115,7 +120,9 @@ class SignalExtractor:
             entries += [_Entry("tactic", category, p, re.compile(expand(p.regex))) for p in patterns]
         entries += [_Entry("child", None, p, re.compile(expand(p.regex))) for p in CHILD_CONTEXT]
         entries += [_Entry("topic", c, None, re.compile(expand(rx))) for c, rx in DAMPENERS.items()]
+        entries += [_Entry("age", None, None, re.compile(expand(rx))) for rx in STATED_AGE]
         self._entries = entries
+        self._category_of = {e.pattern.cue or e.category: e.category for e in entries if e.kind == "tactic"}
         self._dampeners = {e.category: e.regex for e in entries if e.kind == "topic"}
         self._age_reply = re.compile(expand(AGE_REPLY))
         self._set = _compile_set([strip_lookarounds(e.regex.pattern) for e in entries])
@@ -135,7 +142,7 @@ class SignalExtractor:
         return AGE_REPLY_WEIGHT if self._age_reply.search(normalize(text)) else 0.0
 
     def extract(self, text: str) -> MessageSignals:
-        """Signals in one message: at most one hit per category (the strongest)."""
+        """Signals in one message: at most one hit per cue (the strongest)."""
         normalised = normalize(text)
         if not normalised:
             return _EMPTY
@@ -146,8 +153,12 @@ class SignalExtractor:
         child = 0.0
         reasons: list[str] = []
         topics: set[str] = set()
+        ages: set[int] = set()
         for index in sorted(candidates):
             entry = self._entries[index]
+            if entry.kind == "age":
+                ages.update(_ages(entry.regex, normalised))
+                continue
             match = entry.regex.search(normalised)
             if match is None:
                 continue
@@ -157,11 +168,13 @@ class SignalExtractor:
                 child = max(child, entry.pattern.weight)  # type: ignore[union-attr]
                 reasons.append(entry.pattern.name)  # type: ignore[union-attr]
             else:
-                current = best.get(entry.category)  # type: ignore[arg-type]
+                cue = entry.pattern.cue or entry.category  # type: ignore[union-attr]
+                current = best.get(cue)  # type: ignore[arg-type]
                 if current is None or entry.pattern.weight > current[0]:  # type: ignore[union-attr]
-                    best[entry.category] = (entry.pattern.weight, entry.pattern, match)  # type: ignore[index,union-attr]
+                    best[cue] = (entry.pattern.weight, entry.pattern, match)  # type: ignore[index,union-attr]
         hits: list[Hit] = []
-        for category, (weight, pattern, match) in best.items():
+        for cue, (weight, pattern, match) in best.items():
+            category = self._category_of[cue]
             dampener = self._dampeners.get(category)
             if dampener is not None and dampener.search(
                 normalised, max(0, match.start() - DAMPEN_REACH), match.end() + DAMPEN_REACH
@@ -169,10 +182,20 @@ class SignalExtractor:
                 weight *= DAMPEN_FACTOR
             stage = pattern.stage or CATEGORY_STAGE[category].value
             excerpt = _excerpt(text, normalised, match.start(), match.end())
-            hits.append(Hit(category, round(weight, 4), pattern.name, stage, excerpt))
-        if not hits and not reasons and not topics:
+            hits.append(Hit(category, round(weight, 4), pattern.name, stage, excerpt, cue))
+        if not hits and not reasons and not topics and not ages:
             return _EMPTY
-        return MessageSignals(tuple(hits), child, tuple(reasons), frozenset(topics))
+        return MessageSignals(tuple(hits), child, tuple(reasons), frozenset(topics), tuple(sorted(ages)))
+
+
+def _ages(regex: re.Pattern[str], text: str) -> set[int]:
+    """The plausible ages a stated-age pattern captures in ``text``."""
+    found = set()
+    for match in regex.finditer(text):
+        age = int(match.group(1))
+        if MIN_STATED_AGE <= age <= MAX_STATED_AGE:
+            found.add(age)
+    return found
 
 
 def _compile_set(patterns: list[str]):  # type: ignore[no-untyped-def]
