@@ -2,8 +2,8 @@
 
 Commands run in-process through ``safeguard.cli.main`` (the console-script entry
 point, so user errors exit 2 exactly as in a shell); one test also runs the
-installed ``safeguard`` script in a subprocess. ``--fast`` keeps the embedding
-stage out wherever it is not the point.
+installed ``safeguard`` script in a subprocess. ``--fast`` (lexicon only) keeps the
+similarity stage out wherever it is not the point.
 """
 
 from __future__ import annotations
@@ -199,9 +199,7 @@ def test_scan_csv_with_columns(cli: CliRun, tmp_path: Path) -> None:
         "b2,what did u have for lunch,0\n",
         encoding="utf-8",
     )
-    run = cli(
-        "scan", path, "--json", "--fast", "--text-column", "body", "--id-column", "ref", "--label-column", "y"
-    )
+    run = cli("scan", path, "--json", "--text-column", "body", "--id-column", "ref", "--label-column", "y")
     assert run.code == 0, run.err
     rows = {r["id"]: r for r in run.json_lines()}
     assert set(rows) == {"a1", "b2"}

@@ -35,7 +35,8 @@ PredatorsOpt = Annotated[str | None, typer.Option(help="PAN12: file of predator 
 LabelsOpt = Annotated[str | None, typer.Option(help="JSONL/PAN12: CSV of conversation_id,label.")]
 SkipBadOpt = Annotated[bool, typer.Option("--skip-bad", help="Skip bad records, count and report them.")]
 ModelOpt = Annotated[Path | None, typer.Option("--model", "-m", help="Model file from `safeguard train` (default: built-in detector).")]
-FastOpt = Annotated[bool, typer.Option("--fast", help="Fast path only: skip the nearest-example (embedding) stage.")]
+FastOpt = Annotated[bool, typer.Option("--fast", help="Lexicon only: skip the tactic-similarity stage (about 20% faster).")]
+EmbeddingsOpt = Annotated[bool, typer.Option("--embeddings", help="Also run the sentence-model (MiniLM) nearest-example stage (opt-in; ~30x slower).")]
 ThresholdOpt = Annotated[float | None, typer.Option(min=0.0, max=1.0, help="Flagging threshold (default: the model's).")]
 
 
@@ -104,13 +105,14 @@ def scan(
     skip_bad: SkipBadOpt = False,
     top: Annotated[int, typer.Option(help="Table output: how many conversations to list.")] = 25,
     fast: FastOpt = False,
+    embeddings: EmbeddingsOpt = False,
 ) -> None:
     """Score conversations for grooming risk, with the signals behind each score."""
     from safeguard.text import load_detector
     from safeguard.text.pipeline import scan_input
 
     spec = _spec(input_path, fmt, text_column, id_column, label_column, predators, labels, skip_bad)
-    detector = load_detector(model, threshold, embeddings=False if fast else None)
+    detector = load_detector(model, threshold, embeddings=embeddings, similarity=False if fast else None)
     results = []
     count = 0
     out = sys.stdout
@@ -208,6 +210,7 @@ def eval_cmd(
     skip_bad: SkipBadOpt = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print the metrics as JSON.")] = False,
     fast: FastOpt = False,
+    embeddings: EmbeddingsOpt = False,
 ) -> None:
     """ROC-AUC, PR-AUC, precision, recall, F1, F0.5 and the confusion matrix."""
     from safeguard.eval.metrics import compute_metrics
@@ -215,7 +218,7 @@ def eval_cmd(
     from safeguard.text.pipeline import scan_input
 
     spec = _spec(input_path, fmt, text_column, id_column, label_column, predators, labels, skip_bad)
-    detector = load_detector(model, threshold, embeddings=False if fast else None)
+    detector = load_detector(model, threshold, embeddings=embeddings, similarity=False if fast else None)
     ys: list[int] = []
     scores: list[float] = []
     with _progress(True, "evaluating") as tick:

@@ -290,22 +290,28 @@ def _band(state: ConversationState, message: Message) -> str | None:
 
 
 @lru_cache(maxsize=8)
-def _load_cached(model_path: str | None, threshold: float | None, embeddings: bool | None) -> Detector:
+def _load_cached(
+    model_path: str | None, threshold: float | None, embeddings: bool | None, similarity: bool | None
+) -> Detector:
     if model_path is None:
-        return Detector(threshold=threshold, embeddings=embeddings)
+        return Detector(threshold=threshold, embeddings=embeddings, similarity=similarity)
     from safeguard.text.model import TrainedModel
 
-    return Detector(model=TrainedModel.load(Path(model_path)), threshold=threshold, embeddings=embeddings)
+    model = TrainedModel.load(Path(model_path))
+    return Detector(model=model, threshold=threshold, embeddings=embeddings, similarity=similarity)
 
 
 def load_detector(
     model_path: str | Path | None = None,
     threshold: float | None = None,
     embeddings: bool | None = None,
+    similarity: bool | None = None,
 ) -> Detector:
     """The default detector, or one using a model saved by ``safeguard train`` (cached).
 
-    ``embeddings`` switches the nearest-example stage on or off (default: on
-    for the built-in detector, off with a trained model).
+    ``similarity`` switches the tactic-similarity stage (default: on for the built-in
+    detector, on with a trained model only if it reads the lexicon); ``embeddings`` the
+    sentence-model nearest-example stage (default: off; slow, opt-in).
     """
-    return _load_cached(str(model_path) if model_path is not None else None, threshold, embeddings)
+    path = str(model_path) if model_path is not None else None
+    return _load_cached(path, threshold, embeddings, similarity)
