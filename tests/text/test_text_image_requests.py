@@ -262,7 +262,7 @@ def test_scan_results_explain_the_image_evidence(fast_detector: Detector) -> Non
 
 
 def test_kept_image_events_are_bounded(fast_detector: Detector) -> None:
-    from safeguard.text.state import MAX_IMAGE_EVENTS
+    from safeguard.text.images import MAX_IMAGE_EVENTS
 
     state = fast_detector.new_conversation("long")
     chat(state, MAX_IMAGE_EVENTS + 20)

@@ -56,6 +56,11 @@ LEAFLET: dict[str, list[str]] = {
         "if u tell anyone ill send the pics to ur school",
         "do it now or else",
     ],
+    "sextortion": [
+        "ill send ur pics to all ur followers unless u pay",
+        "i have ur pics. u have 10 minutes",
+        "1ll p0st ur p1cs to ur sch00l",
+    ],
 }
 ORDINARY_CHAT = [
     "hey how was your day",

@@ -17,12 +17,10 @@ from safeguard.text.signal_log import (
     MAX_KEPT_SIGNALS,
     PRUNE_SLACK,
     SIGNAL_FIELDS,
+    Signal,
     SignalLog,
 )
-from safeguard.text.state import (
-    STATE_VERSION,
-    Signal,
-)
+from safeguard.text.state_io import STATE_VERSION
 
 ADULT, CHILD = "gaz_unknown", "mia_13"
 # A leaflet-level grooming script: rapport, age probe, flattery, platform move,

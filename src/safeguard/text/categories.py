@@ -19,6 +19,7 @@ class Category(StrEnum):
     SEXUAL_CONTENT = "sexual_content"
     MEETING = "meeting"
     COERCION = "coercion"
+    SEXTORTION = "sextortion"
 
 
 CATEGORIES: tuple[str, ...] = tuple(c.value for c in Category)
@@ -34,6 +35,7 @@ class Stage(StrEnum):
     EXCLUSIVITY = "exclusivity"
     SEXUAL = "sexual"
     MEETING_COMPLIANCE = "meeting_compliance"
+    SEXTORTION = "sextortion"  # threats over images already sent, payment demands
 
 
 STAGE_ORDER: tuple[Stage, ...] = tuple(Stage)
@@ -53,10 +55,12 @@ CATEGORY_STAGE: dict[str, Stage] = {
     Category.SEXUAL_CONTENT: Stage.SEXUAL,
     Category.MEETING: Stage.MEETING_COMPLIANCE,
     Category.COERCION: Stage.MEETING_COMPLIANCE,
+    Category.SEXTORTION: Stage.SEXTORTION,
 }
 
 # Severity used to order signals in explanations and, later, case priority.
 CATEGORY_SEVERITY: dict[str, int] = {
+    Category.SEXTORTION: 6,
     Category.COERCION: 5,
     Category.MEETING: 5,
     Category.IMAGE_REQUEST: 4,

@@ -85,6 +85,14 @@ CUE_WEIGHT: dict[str, float] = {
     "meet_secret": 2.0,
     # coercion
     "coercion": 1.6,
+    "self_harm": 4.5,
+    "doxxing": 2.5,
+    # sextortion: threats over images, leverage, deadlines, payment
+    "image_threat": 5.6,
+    "extortion": 5.6,
+    "leverage": 1.6,
+    "deadline": 0.9,
+    "payment_demand": 1.2,
 }
 # Cues that are only tactics between an adult and a child: how much child
 # evidence raises them (sexual talk, images and meeting are ordinary between
@@ -146,9 +154,16 @@ CUE_FAMILY: dict[str, str] = {
     "pickup": "meeting",
     "meet_secret": "meeting",
     "coercion": "coercion",
+    "self_harm": "harm",
+    "doxxing": "harm",
+    "image_threat": "sextortion",
+    "extortion": "sextortion",
+    "leverage": "sextortion",
+    "deadline": "sextortion",
+    "payment_demand": "sextortion",
 }
 # Families that count towards breadth (probing alone is ordinary small talk).
-BREADTH_FAMILIES = ("risk", "exclusivity", "bonding", "sexual", "meeting", "coercion")
+BREADTH_FAMILIES = ("risk", "exclusivity", "bonding", "sexual", "meeting", "coercion", "harm", "sextortion")
 FAMILY_MIN_LOGIT = 0.6  # a family counts when its cues add at least this much
 BREADTH_WEIGHT = 0.8
 CHILD_WEIGHT = 0.8  # the other party's own words say they are a child
@@ -171,6 +186,8 @@ FAMILY_CAP: dict[str, tuple[float, float]] = {
     "risk": (4.0, 5.0),
     "exclusivity": (3.5, 4.5),
     "coercion": (3.0, 4.0),
+    "harm": (5.0, 6.0),
+    "sextortion": (6.0, 7.0),
     "bonding": (1.5, 3.0),
     "sexual": (1.0, 5.0),
     "meeting": (1.6, 4.0),
@@ -178,13 +195,14 @@ FAMILY_CAP: dict[str, tuple[float, float]] = {
 }
 # Breadth counts only when a hallmark of grooming (risk checks, exclusivity,
 # coercion) is there: flirting, pictures and a date are breadth among adults too.
-HALLMARK_FAMILIES = frozenset({"risk", "exclusivity", "coercion"})
+HALLMARK_FAMILIES = frozenset({"risk", "exclusivity", "coercion", "harm", "sextortion"})
 CHILD_PRESENCE_SHARE = 0.5
 # Stated ages: under CHILD_AGE a child, from ADULT_AGE an adult for the age gap.
 CHILD_AGE = 15
 ADULT_AGE = 21
 # The groomer is scored down when their own words say they are a child.
 SELF_CHILD_DISCOUNT = 0.3
+SEXTORTION_COMBO = 1.5  # a threat over images with a demand or leverage, at full strength
 LENGTH_PENALTY = 1.0
 LENGTH_SCALE = 300.0  # words
 LENGTH_PRESENCE_RELIEF = 0.7
@@ -271,13 +289,21 @@ def similarity_logit(density: float, presence: float) -> float:
     return SIMILARITY_WEIGHT * density * (1.0 + SIMILARITY_BOOST * presence)
 
 
+def sextortion_logit(cues: Mapping[str, float]) -> float:
+    """A threat over images together with a demand (money, a deadline) or proof of
+    leverage is the sextortion playbook: alarming at once, whoever is involved."""
+    threat = max(cues.get("image_threat", 0.0), cues.get("extortion", 0.0))
+    demand = max(cues.get("payment_demand", 0.0), cues.get("deadline", 0.0), cues.get("leverage", 0.0))
+    return SEXTORTION_COMBO * min(threat, demand) / 0.5 if threat >= 0.4 and demand >= 0.3 else 0.0
+
+
 def author_logit(
     cues: Mapping[str, float], context: Context, embedding_evidence: float = 0.0, similarity: float = 0.0
 ) -> float:
     """Log-odds that one author (or a text without speakers) is grooming a child."""
     presence = context.presence
     families = family_logits(cues, presence)
-    z = BIAS + sum(families.values()) + similarity_logit(similarity, presence)
+    z = BIAS + sum(families.values()) + similarity_logit(similarity, presence) + sextortion_logit(cues)
     z += (
         CHILD_WEIGHT * context.child + GAP_WEIGHT * context.age_gap + KNOWN_CHILD_WEIGHT * context.known_child
     )

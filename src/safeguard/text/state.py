@@ -14,25 +14,23 @@ them without the state knowing.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from safeguard.ingest.records import Message
-from safeguard.text.categories import CATEGORIES, STAGE_ORDER, Stage
-from safeguard.text.images import MAX_IMAGE_EVENTS, YOUNG_BANDS, ImageEvents, known_band, target_band
+from safeguard.text.categories import STAGE_ORDER, Stage
+from safeguard.text.images import YOUNG_BANDS, ImageEvents, known_band, target_band
+from safeguard.text.participants import TEXT_ONLY, Evidence, Participant
+from safeguard.text.scorer import Scorer
 from safeguard.text.scoring import (
     BREADTH_MIN_EVIDENCE,
-    DECAY_PER_WORD,
     Context,
     age_gap,
     author_logit,
     noisy_or,
     sigmoid,
-    similarity_excess,
 )
-from safeguard.text.signal_log import MAX_KEPT_SIGNALS, PRUNE_SLACK, MessageAssessment, Signal, SignalLog
+from safeguard.text.signal_log import MessageAssessment, Signal, SignalLog
 from safeguard.text.signals import MessageSignals
 
 EMBEDDING_BUDGET = 24  # messages per conversation that may reach the embedding stage
@@ -44,154 +42,12 @@ TOPIC_DAMPEN = 0.35
 # over many messages); a game lobby must not excuse a later meeting request.
 CONVERSATION_TOPICS = frozenset({"secrecy"})
 YOUNG_SENDER_DAMPEN = 0.5  # tactics are the groomer's; a child's own words count less
-# 4: per-participant cue evidence with a word clock; 3: signal rows as one JSON text;
-# 2: signals as a list of rows; 1: as a list of dicts.
-STATE_VERSION = 4
-READABLE_STATE_VERSIONS = (1, 2, 3, 4)
 IMAGE_REQUEST = "image_request"
 # An image_request hit at least this strong is a request for pictures; a hit a
 # harmless context dampened ("send me a pic of the receipt") is not.
 REQUEST_MIN_WEIGHT = 0.3
-MAX_AGES = 4  # distinct stated ages kept per participant
-MIN_SIMILAR_MESSAGES = 6  # the similarity density is a mean over at least this many messages
-TEXT_ONLY = ""  # the one "participant" of text without speakers
 # The cue image evidence (media path) counts as, by category.
 IMAGE_CUES = {"image_request": "image", "coercion": "coercion", "sexual_content": "sexual"}
-# States saved before cues existed: each category's evidence read as this cue.
-LEGACY_CUES = {
-    "age_location_probe": "school_probe",
-    "personal_info": "personal_info",
-    "platform_move": "platform",
-    "secrecy": "secrecy",
-    "flattery_trust": "flattery",
-    "isolation": "isolation",
-    "gifts_money": "gifts",
-    "image_request": "image",
-    "sexual_content": "sexual",
-    "meeting": "meeting",
-    "coercion": "coercion",
-}
-_NEGLIGIBLE = 1e-4  # decayed evidence below this is dropped from the state
-__all__ = [
-    "MAX_IMAGE_EVENTS",
-    "MAX_KEPT_SIGNALS",
-    "PRUNE_SLACK",
-    "ConversationState",
-    "MessageAssessment",
-    "Participant",
-    "Signal",
-]
-
-
-class Scorer(Protocol):
-    """What a state needs of its detector (``safeguard.text.detector.Detector``)."""
-
-    extractor: Any
-    threshold: float
-    model: Any
-
-    def needs_embedding(self, found: MessageSignals, sender_age_band: str | None = None) -> bool: ...
-
-    def embedding_scores(self, texts: list[str]) -> list[float]: ...
-
-    def wants_similarity(self, text: str, sender_band: str | None) -> bool: ...
-
-    def similarity_scores(self, texts: list[str]) -> list[float]: ...
-
-    def update_model_state(self, state: ConversationState, text: str, found: MessageSignals) -> None: ...
-
-    def conversation_score(self, state: ConversationState) -> float: ...
-
-
-@dataclass(slots=True)
-class _Evidence:
-    """Noisy-OR accumulators: the product of (1 - w) per key (category or cue)."""
-
-    remaining: dict[str, float] = field(default_factory=dict)
-
-    def add(self, key: str, weight: float) -> None:
-        self.remaining[key] = self.remaining.get(key, 1.0) * (1.0 - weight)
-
-    def evidence(self) -> dict[str, float]:
-        return {c: 1.0 - r for c, r in self.remaining.items()}
-
-
-@dataclass(slots=True)
-class Participant:
-    """One participant's cue evidence (decaying with the conversation's words), what
-    their own words say about their age, and their stated ages."""
-
-    remaining: dict[str, float] = field(default_factory=dict)  # per cue: prod(1 - w), decayed
-    at_words: float = 0.0  # the word clock ``remaining`` was last decayed to
-    child_remaining: float = 1.0  # their own words that they are a child (never decays)
-    ages: list[int] = field(default_factory=list)
-    # Closeness of their messages to the tactic bank: the decayed sum of each measured
-    # message's excess over the margin, and the decayed count of measured messages.
-    similar_mass: float = 0.0
-    similar_count: float = 0.0
-
-    def decay_to(self, words: float) -> None:
-        """Let the evidence fade with the words written since it was last touched."""
-        delta = words - self.at_words
-        self.at_words = words
-        if delta <= 0:
-            return
-        keep = math.exp(-DECAY_PER_WORD * delta)
-        self.similar_mass *= keep
-        self.similar_count *= keep
-        faded = {}
-        for cue, remaining in self.remaining.items():
-            evidence = (1.0 - remaining) * keep
-            if evidence >= _NEGLIGIBLE:
-                faded[cue] = 1.0 - evidence
-        self.remaining = faded
-
-    def add(self, cue: str, weight: float) -> None:
-        self.remaining[cue] = self.remaining.get(cue, 1.0) * (1.0 - weight)
-
-    def cues(self) -> dict[str, float]:
-        """Evidence per cue in [0, 1], as of the last message."""
-        return {c: 1.0 - r for c, r in self.remaining.items()}
-
-    @property
-    def self_child(self) -> float:
-        return 1.0 - self.child_remaining
-
-    def add_similarity(self, value: float, share: float = 1.0) -> None:
-        """Count one message's similarity to the tactic bank (after ``decay_to``)."""
-        self.similar_mass += share * similarity_excess(value)
-        self.similar_count += 1.0
-
-    @property
-    def similarity(self) -> float:
-        """How much of their recent writing sits close to the tactics, in [0, 1]: the mean
-        excess over the margin, over at least ``MIN_SIMILAR_MESSAGES`` messages (so one
-        close line is not a conversation, and length does not inflate it)."""
-        return self.similar_mass / max(self.similar_count, MIN_SIMILAR_MESSAGES)
-
-    def add_ages(self, ages: Sequence[int]) -> None:
-        for age in ages:
-            if age not in self.ages and len(self.ages) < MAX_AGES:
-                self.ages.append(age)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "r": self.remaining,
-            "at": self.at_words,
-            "c": self.child_remaining,
-            "ages": self.ages,
-            "sim": [self.similar_mass, self.similar_count],
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Participant:
-        return cls(
-            {str(k): float(v) for k, v in data.get("r", {}).items()},
-            float(data.get("at", 0.0)),
-            float(data.get("c", 1.0)),
-            [int(a) for a in data.get("ages", [])],
-            *(float(v) for v in data.get("sim", [0.0, 0.0])),
-        )
 
 
 class ConversationState:
@@ -206,7 +62,7 @@ class ConversationState:
         self.age_bands: dict[str, str] = {}  # bands carried by each sender's messages
         self.harmless_topics: set[str] = set()
         self._age_asked_by: str | None = None
-        self._categories = _Evidence()  # per category, for explanations and stages
+        self._categories = Evidence()  # per category, for explanations and stages
         self._participants: dict[str, Participant] = {}
         self._signal_log = SignalLog()
         self.embedded_count = 0
@@ -253,63 +109,21 @@ class ConversationState:
         bands_changed = self._learn(sender, message.sender_age_band, recipient_age_bands)
         if found is None:
             found = self.detector.extractor.extract(message.text)
-        if (
-            embedding_score is None
-            and self.embedded_count < EMBEDDING_BUDGET
-            and self.detector.needs_embedding(found, message.sender_age_band)
-        ):
-            embedding_score = self.detector.embedding_scores([message.text])[0]
-        if embedding_score is not None:
-            from safeguard.text.banks import embedding_excess, embedding_strength
-
-            self.embedded_count += 1
-            self.embedding_mass += embedding_excess(embedding_score)
-            self.embedding_remaining *= 1.0 - embedding_strength(embedding_score)
+        embedded = self._embed(message, found, embedding_score)
         participant = self._participant(sender)
         participant.decay_to(self.words)
-        if similarity is None and self.detector.wants_similarity(message.text, self.band_of(sender)):
-            similarity = float(self.detector.similarity_scores([message.text])[0])
-        closer = False  # whether this message raised the participant's closeness to tactics
-        if similarity is not None and similarity >= 0:  # negative: the caller skipped it
-            before = participant.similarity
-            # A message about a harmless topic ("a pic of the cake") reads like a tactic
-            # to a bag of words: it counts for the same share as its dampened hits.
-            participant.add_similarity(similarity, TOPIC_DAMPEN if found.harmless_topics else 1.0)
-            closer = participant.similarity > before
+        closer = self._measure_similarity(participant, message, found, similarity)
         new_signals = self._add_hits(found, participant, sender, index, message.message_id)
-        child = self._child_words(found, sender, message.text)
-        if child and self.band_of(sender) != "adult":
-            # The strongest statement counts, not their number: mentioning homework
-            # twenty times in a long chat does not make anyone more of a child.
-            participant.child_remaining = min(participant.child_remaining, 1.0 - child)
-        if found.stated_ages:
-            participant.add_ages(found.stated_ages)
+        child = self._take_age_evidence(participant, found, sender, message.text)
         if child or found.stated_ages or bands_changed:
             self._contexts.clear()
         self.words += message.text.count(" ") + 1
-        request = any(h.category == IMAGE_REQUEST and h.weight >= REQUEST_MIN_WEIGHT for h in found.hits)
-        image_changed = (
-            request
-            and sender != TEXT_ONLY
-            and self.images.record_request(
-                sender, index, message.message_id, recipient_age_bands, self.band_of, self._everyone()
-            )
+        image_signals, image_changed = self._image_requests(
+            found, sender, index, message.message_id, recipient_age_bands, bands_changed
         )
-        image_signals: list[Signal] = []
-        if image_changed or (bands_changed and self.images.events):
-            image_signals = self.images.refresh(self.band_of, self._everyone())
-            image_changed = True
         self.detector.update_model_state(self, message.text, found)
-        if (
-            new_signals
-            or child
-            or found.stated_ages
-            or image_changed
-            or bands_changed
-            or embedding_score is not None
-            or closer
-            or self.detector.model is not None
-        ):
+        changed = (new_signals, child, found.stated_ages, image_changed, bands_changed, embedded, closer)
+        if any(changed) or self.detector.model is not None:
             self._rescore()
         flagged = self._risk >= self.detector.threshold
         if flagged and self.first_flagged_index is None:
@@ -323,6 +137,72 @@ class ConversationState:
             stage=self.stage,
             flagged=flagged,
         )
+
+    def _embed(self, message: Message, found: MessageSignals, score: float | None) -> bool:
+        """The sentence-model stage (opt-in): True when this message was embedded."""
+        wanted = score is None and self.embedded_count < EMBEDDING_BUDGET
+        if wanted and self.detector.needs_embedding(found, message.sender_age_band):
+            score = self.detector.embedding_scores([message.text])[0]
+        if score is None:
+            return False
+        from safeguard.text.banks import embedding_excess, embedding_strength
+
+        self.embedded_count += 1
+        self.embedding_mass += embedding_excess(score)
+        self.embedding_remaining *= 1.0 - embedding_strength(score)
+        return True
+
+    def _measure_similarity(
+        self, participant: Participant, message: Message, found: MessageSignals, similarity: float | None
+    ) -> bool:
+        """Count the message's closeness to the tactic bank; True when it raised the
+        participant's (a negative ``similarity``: the caller decided it was not needed)."""
+        sender = message.sender_id or TEXT_ONLY
+        if similarity is None and self.detector.wants_similarity(message.text, self.band_of(sender)):
+            similarity = float(self.detector.similarity_scores([message.text])[0])
+        if similarity is None or similarity < 0:
+            return False
+        before = participant.similarity
+        # A message about a harmless topic ("a pic of the cake") reads like a tactic
+        # to a bag of words: it counts for the same share as its dampened hits.
+        excused = any(h.category in found.harmless_topics for h in found.hits)
+        participant.add_similarity(similarity, TOPIC_DAMPEN if excused else 1.0)
+        return participant.similarity > before
+
+    def _take_age_evidence(
+        self, participant: Participant, found: MessageSignals, sender: str, text: str
+    ) -> float:
+        """What the message says about its writer's age; returns its child evidence."""
+        child = self._child_words(found, sender, text)
+        if child and self.band_of(sender) != "adult":
+            # The strongest statement counts, not their number: mentioning homework
+            # twenty times in a long chat does not make anyone more of a child.
+            participant.child_remaining = min(participant.child_remaining, 1.0 - child)
+        if found.stated_ages:
+            participant.add_ages(found.stated_ages)
+        return child
+
+    def _image_requests(
+        self,
+        found: MessageSignals,
+        sender: str,
+        index: int,
+        message_id: str | None,
+        recipient_bands: Sequence[str] | None,
+        bands_changed: bool,
+    ) -> tuple[list[Signal], bool]:
+        """Record a request for pictures; the image evidence's new signals, and whether it changed."""
+        request = any(h.category == IMAGE_REQUEST and h.weight >= REQUEST_MIN_WEIGHT for h in found.hits)
+        changed = (
+            request
+            and sender != TEXT_ONLY
+            and self.images.record_request(
+                sender, index, message_id, recipient_bands, self.band_of, self._everyone()
+            )
+        )
+        if changed or (bands_changed and self.images.events):
+            return self.images.refresh(self.band_of, self._everyone()), True
+        return [], False
 
     def _learn(self, sender: str, band: str | None, recipient_bands: Sequence[str] | None) -> bool:
         """Take in the age bands this message carries; True when one became known."""
@@ -459,22 +339,23 @@ class ConversationState:
         band = self.band_of(author)
         if band in YOUNG_BANDS:
             return Context(self_child=1.0)
-        others = [p for p in self._everyone() if p != author]
-        others_bands = [self.band_of(p) for p in others]
-        child = noisy_or(
-            self._participants[p].self_child
-            for p, b in zip(others, others_bands, strict=True)
-            if p in self._participants and b != "adult"
-        )
-        other_ages = [a for p in others if p in self._participants for a in self._participants[p].ages]
-        young_other = any(b in YOUNG_BANDS for b in others_bands) or author in self._wrote_to_young
+        others = [(p, self.band_of(p)) for p in self._everyone() if p != author]
+        young_other = any(b in YOUNG_BANDS for _, b in others) or author in self._wrote_to_young
         known = (1.0 if band == "adult" else 0.8) if young_other else 0.0
         return Context(
-            child=child,
-            age_gap=age_gap(me.ages, other_ages),
+            child=self._others_child_words(others),
+            age_gap=age_gap(
+                me.ages, [a for p, _ in others if p in self._participants for a in self._participants[p].ages]
+            ),
             known_child=known,
             self_child=me.self_child if band != "adult" else 0.0,
-            adults_only=bool(others) and not young_other and all(b == "adult" for b in others_bands),
+            adults_only=bool(others) and not young_other and all(b == "adult" for _, b in others),
+        )
+
+    def _others_child_words(self, others: list[tuple[str, str | None]]) -> float:
+        """What the other participants' own words (not adult accounts') say about being children."""
+        return noisy_or(
+            self._participants[p].self_child for p, b in others if p in self._participants and b != "adult"
         )
 
     def cues_of(self, author: str) -> dict[str, float]:
@@ -599,80 +480,13 @@ class ConversationState:
     # -- persistence -------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable snapshot (the detector is not included)."""
-        return {
-            "version": STATE_VERSION,
-            "conversation_id": self.conversation_id,
-            "message_count": self.message_count,
-            "words": self.words,
-            "first_flagged_index": self.first_flagged_index,
-            "age_bands": self.age_bands,
-            "harmless_topics": sorted(self.harmless_topics),
-            "age_asked_by": self._age_asked_by,
-            "remaining": self._categories.remaining,
-            "participants": {p: e.to_dict() for p, e in self._participants.items()},
-            # Rows in SIGNAL_FIELDS order as one JSON text, unparsed on restore.
-            "signal_rows": self._signal_log.to_json(),
-            "signal_count": self._signal_log.count,
-            "signal_stages": self._signal_log.saved_pairs(),
-            "embedded_count": self.embedded_count,
-            "embedding_mass": self.embedding_mass,
-            "embedding_remaining": self.embedding_remaining,
-            "model_state": self._model_state,
-            "risk": self._risk,
-            "recipient_bands": sorted(self.recipient_bands),
-            "wrote_to_young": sorted(self._wrote_to_young),
-            **self.images.to_dict(),
-        }
+        from safeguard.text.state_io import state_to_dict
+
+        return state_to_dict(self)
 
     @classmethod
     def from_dict(cls, detector: Scorer, data: dict[str, Any]) -> ConversationState:
         """Rebuild a state saved by ``to_dict`` (by this version or an earlier one)."""
-        version = data.get("version")
-        if version not in READABLE_STATE_VERSIONS:
-            raise ValueError(f"unsupported conversation state version {version!r}")
-        state = cls(detector, data["conversation_id"])
-        state.message_count = int(data["message_count"])
-        state.words = float(data.get("words", 0.0))
-        state.first_flagged_index = data.get("first_flagged_index")
-        state.age_bands = dict(data.get("age_bands", {}))
-        state.harmless_topics = set(data.get("harmless_topics", []))
-        state._age_asked_by = data.get("age_asked_by")
-        state._categories = _Evidence({c: float(v) for c, v in data["remaining"].items() if c in CATEGORIES})
-        if version >= 4:
-            state._participants = {
-                p: Participant.from_dict(e) for p, e in data.get("participants", {}).items()
-            }
-        else:
-            state._participants = _legacy_participants(data)
-        if version < 3:
-            state._signal_log = SignalLog.load(data.get("signals", []))
-        else:
-            state._signal_log = SignalLog.restore(
-                data.get("signal_rows", "[]"), int(data.get("signal_count", 0)), data.get("signal_stages", ())
-            )
-        state.embedded_count = int(data.get("embedded_count", 0))
-        state.embedding_mass = float(data.get("embedding_mass", 0.0))
-        state.embedding_remaining = float(data.get("embedding_remaining", 1.0))
-        state._model_state = dict(data.get("model_state", {}))
-        state._risk = float(data.get("risk", 0.0))
-        state.recipient_bands = set(data.get("recipient_bands") or ())
-        state._wrote_to_young = set(data.get("wrote_to_young") or ())
-        state.images = ImageEvents.from_dict(data)
-        if state.images.events:
-            state.images.refresh(state.band_of, state._everyone())
-        return state
+        from safeguard.text.state_io import state_from_dict
 
-
-def _legacy_participants(data: dict[str, Any]) -> dict[str, Participant]:
-    """Participants of a state saved before cues (versions 1-3): each author's category
-    evidence read as that category's usual cue, the conversation's child evidence on ``""``."""
-    participants = {}
-    for author, saved in (data.get("authors") or {}).items():
-        remaining = {
-            LEGACY_CUES[c]: float(v) for c, v in saved.get("remaining", {}).items() if c in LEGACY_CUES
-        }
-        participants[author or TEXT_ONLY] = Participant(remaining, float(data.get("words", 0.0)))
-    child = float(data.get("child_remaining", 1.0))
-    if child < 1.0:
-        participants.setdefault(TEXT_ONLY, Participant()).child_remaining = child
-    return participants
+        return state_from_dict(cls, detector, data)
