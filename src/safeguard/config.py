@@ -192,6 +192,74 @@ class HttpFront(BaseModel):
     )
 
 
+class StreamFront(BaseModel):
+    """The Redis Streams deployment the service reports on (``/readyz``, ``/metrics``,
+    ``safeguard status``); the workers take the same values as options."""
+
+    url: str | None = Field(None, description="redis://host:port/db of the event streams; None = no stream")
+    prefix: str = Field("safeguard", description="key prefix of the deployment's streams")
+    partitions: int = Field(8, ge=1, le=1024, description="partition streams")
+    group: str = Field("deciders", description="consumer group of the workers")
+
+
+class Operations(BaseModel):
+    """What operators see: backlog gauges on ``/metrics`` and ``safeguard status``."""
+
+    backlog_cache_seconds: float = Field(
+        15.0, ge=0, description="backlog gauges are computed at most this often (scrapes between reuse them)"
+    )
+    decisions_window_hours: float = Field(
+        24.0, gt=0, description="decisions per reviewer are counted over this window"
+    )
+
+
+class SlaTargets(BaseModel):
+    """How soon each kind of case should have a first decision, in minutes (``cases.sla``).
+
+    Which kind a case is: ``safeguard.cases.sla.sla_class``.
+    """
+
+    child_in_danger: int = Field(
+        15, ge=1, description="a child in danger now: escalation priority 0, coercion, meeting, sextortion"
+    )
+    child_contact: int = Field(60, ge=1, description="a child in contact with a flagged account")
+    known_abuse_media: int = Field(240, ge=1, description="media matching a known-abuse hash bank")
+    user_report: int = Field(1440, ge=1, description="a user's report without a child involved")
+    standard: int = Field(1440, ge=1, description="any other automated case")
+    appeal: int = Field(4320, ge=1, description="an appeal of an enforcement decision")
+    due_soon_fraction: float = Field(
+        0.75, gt=0, lt=1, description="a case is 'due soon' once this share of its target has passed"
+    )
+
+
+class CaseContext(BaseModel):
+    """The context window kept as case evidence around each escalated message (``cases.context``)."""
+
+    before: int = Field(3, ge=0, le=10, description="messages kept before an escalated message")
+    after: int = Field(3, ge=0, le=10, description="messages appended to the case after it")
+    keep_from_risk: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="conversation risk from which the last messages' text is kept for this; "
+        "None = the warn threshold",
+    )
+    keep_hours: float = Field(
+        72, gt=0, description="a kept message not attached to a case within this long is forgotten"
+    )
+    max_chars: int = Field(2000, ge=100, le=20000, description="characters kept of one message")
+
+
+class CaseReview(BaseModel):
+    """The review team's queue: SLA targets, the context window, take-next assignment."""
+
+    sla: SlaTargets = Field(default_factory=SlaTargets)
+    context: CaseContext = Field(default_factory=CaseContext)
+    lease_minutes: float = Field(
+        30, gt=0, description="a case taken with 'take next' returns to the queue after this long undecided"
+    )
+
+
 class Audit(BaseModel):
     """Tamper evidence for the audit chain: a signing key kept outside the database,
     signed checkpoints of the chain's head, and digests of the decision table."""
@@ -244,6 +312,9 @@ class Settings(BaseSettings):
     audit: Audit = Field(default_factory=Audit)
     http: HttpFront = Field(default_factory=HttpFront)
     media: MediaLimits = Field(default_factory=MediaLimits)
+    stream: StreamFront = Field(default_factory=StreamFront)
+    operations: Operations = Field(default_factory=Operations)
+    cases: CaseReview = Field(default_factory=CaseReview)
 
     @classmethod
     def settings_customise_sources(

@@ -42,6 +42,10 @@ class CaseRow(Base):
     # with risk, child_involved and categories: the queue ranks and pages in SQL with it.
     priority_base: Mapped[float] = mapped_column(Float, default=0.0, server_default=text("0"))
     assignee: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    # Set when "take next" handed the case out: it returns to the queue after this time undecided.
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # Which SLA target applies (``cases.sla.sla_class``), kept as the case grows.
+    sla_class: Mapped[str] = mapped_column(String(24), default="standard", server_default=text("'standard'"))
     decision: Mapped[str | None] = mapped_column(String(32), nullable=True)
     actions: Mapped[list] = mapped_column(JSON, default=list)
     legal_hold: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -54,6 +58,7 @@ class CaseRow(Base):
     __table_args__ = (
         Index("ix_cases_status", "status"),
         Index("ix_cases_created", "created_at"),
+        Index("ix_cases_subject_status", "subject_account_id", "status"),
     )
 
 

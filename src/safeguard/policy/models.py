@@ -1,7 +1,9 @@
 """Store models for decisions: conversation state, message decisions, escalations.
 
-Message text is never stored; escalations keep signal excerpts only, as case
-evidence, under the escalation retention limit.
+Message text is not stored with decisions; escalations keep signal excerpts only.
+The one exception is the context window (``policy.context_window``): the last few
+messages of a conversation at risk, kept briefly so an escalation's case can show
+them, and then kept only as that case's evidence.
 """
 
 from __future__ import annotations
@@ -72,3 +74,14 @@ class EscalationRow(Base):
     evidence: Mapped[dict] = mapped_column(JSON, default=dict)
     status: Mapped[str] = mapped_column(String(16), default="open")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ConversationContextRow(Base):
+    """The context window of one conversation at risk (``policy.context_window.ContextWindow``):
+    its last messages' text, and the open case its next messages are appended to."""
+
+    __tablename__ = "conversation_context"
+
+    conversation_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    window: Mapped[dict] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)

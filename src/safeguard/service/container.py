@@ -20,6 +20,8 @@ from safeguard.policy.models import EscalationRow
 from safeguard.service.maintenance import Maintenance
 from safeguard.service.metrics import Metrics
 from safeguard.service.ratelimit import RateLimiter, build_limiter
+from safeguard.service.status import StatusReader
+from safeguard.service.timing import TimedDetector
 from safeguard.service.warmup import Warmup
 from safeguard.service.webhooks import WebhookWorker, enqueue, escalation_payload
 from safeguard.store.db import get_sessionmaker
@@ -75,6 +77,7 @@ class Services:
     webhooks: WebhookWorker
     maintenance: Maintenance
     warmup: Warmup
+    status: StatusReader
 
     @contextmanager
     def write(self) -> Iterator[Session]:
@@ -99,8 +102,6 @@ class Services:
         finally:
             session.rollback()
             session.close()
-
-
 
 
 def default_detector(settings: Settings) -> Detector:
@@ -128,10 +129,18 @@ def escalation_hook(settings: Settings) -> EscalationHook:
 def build_services(
     settings: Settings, *, detector: Detector | None = None, database_url: str | None = None
 ) -> Services:
-    """Wire store, detector, engine and helpers for one app (or one worker)."""
+    """Wire store, detector, engine and helpers for one app (or one worker).
+
+    The engine's detector is timed per message (``safeguard_detector_seconds``); the
+    backlog gauges read ``status`` (its ``stream`` probe is set by the composition root).
+    """
     factory = get_sessionmaker(database_url or settings.resolved_database_url())
     detector = detector if detector is not None else default_detector(settings)
-    engine = MessageEngine(factory, detector, settings, on_escalation=escalation_hook(settings))
+    metrics = Metrics()
+    timed = TimedDetector(detector, metrics.detector_seconds)
+    engine = MessageEngine(factory, timed, settings, on_escalation=escalation_hook(settings))
+    status = StatusReader(factory, settings)
+    metrics.watch_backlog(status)
     return Services(
         settings=settings,
         session_factory=factory,
@@ -143,8 +152,9 @@ def build_services(
             settings.api.sender_limits,
             settings.api.rate_limit_storage,
         ),
-        metrics=Metrics(),
+        metrics=metrics,
         webhooks=WebhookWorker(factory, settings, writer=engine.writer),
         maintenance=Maintenance(factory, settings, engine.writer),
         warmup=Warmup(detector),
+        status=status,
     )

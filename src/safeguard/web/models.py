@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, String
+from sqlalchemy import JSON, DateTime, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from safeguard.core.clock import utcnow
@@ -20,6 +20,10 @@ class ConsoleUser(Base):
     password_hash: Mapped[str] = mapped_column(String(256))
     role: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # A disabled user cannot log in and their sessions are ended.
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # Wellness settings (``web.wellness.Wellness``): blur, greyscale, sound, break reminder.
+    wellness: Mapped[dict | None] = mapped_column(JSON, nullable=True)
 
 
 class ConsoleSession(Base):
@@ -32,3 +36,6 @@ class ConsoleSession(Base):
     csrf_token: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # The current stretch of high-severity review: when it began and its last case view.
+    severe_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    severe_last: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

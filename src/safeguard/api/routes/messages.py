@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from time import perf_counter
+
 from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 
@@ -42,7 +44,9 @@ async def answer_message(services: Services, body: MessageIn) -> tuple[dict, dic
     """
     if not services.warmup.ready:  # the models are still loading: wait off the loop
         await services.warmup.wait()
+    started = perf_counter()
     outcome = await services.engine.decide(body.to_event())
+    services.metrics.decision_seconds.labels("api").observe(perf_counter() - started)
     if outcome.conflict is not None:
         raise ConflictError(
             f"message_id {body.message_id!r} was already used in conversation {body.conversation_id!r} "
