@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from safeguard.accounts import service as accounts
 from safeguard.accounts.models import Account, ContactEvent
 from safeguard.cases.models import CaseEscalation, CaseRow
-from safeguard.cases.priority import base_priority, severity
+from safeguard.cases.priority import base_priority, more_urgent, severity, sla_class
 from safeguard.config import Settings
 from safeguard.core.clock import aware, utcnow
 from safeguard.core.types import Party
@@ -59,6 +59,19 @@ def set_priority_base(case: CaseRow) -> None:
         child_involved=bool(case.child_involved),
         categories=case.categories or [],
     )
+
+
+def set_sla_class(case: CaseRow, escalation_priority: int | None = None) -> None:
+    """Keep the case's SLA class the most urgent it has had (``cases.priority.sla_class``):
+    a case that grew urgent stays urgent; an escalation of priority 0 is a child in danger."""
+    now = sla_class(
+        kind=case.kind,
+        source=case.source,
+        child_involved=bool(case.child_involved),
+        categories=case.categories or [],
+        escalation_priority=escalation_priority,
+    )
+    case.sla_class = more_urgent(case.sla_class, now) if case.sla_class else now
 
 
 def _escalation_categories(row: EscalationRow, kind: str) -> set[str]:
@@ -107,10 +120,12 @@ def open_for_escalation(session: Session, settings: Settings, row: EscalationRow
     case = _open_case(session, kind, row)
     if case is None:
         case = _new_case(row, kind, recipients, child, cats, at)
+        set_sla_class(case, row.priority)
         session.add(case)
         action, state_change = "case_opened", {"state": case_state.opened(case)}
     else:
         _extend(case, kind, recipients, child, cats, float(row.risk or 0.0))
+        set_sla_class(case, row.priority)
         action = "evidence_added"
         state_change = {"merge": case_state.merged(float(row.risk or 0.0), child, cats)}
     session.add(CaseEscalation(escalation_id=row.id, case_id=case.id, linked_at=utcnow()))

@@ -24,6 +24,7 @@ from safeguard.cases.escalations import (
     any_minor,
     open_for_escalation,
     set_priority_base,
+    set_sla_class,
     sort_categories,
     surface_for,
     sync_from_escalations,
@@ -192,6 +193,7 @@ def open_report(
         created_at=utcnow(),
     )
     set_priority_base(case)
+    set_sla_class(case)
     session.add(case)
     session.flush()
     chain.append(
@@ -311,6 +313,7 @@ def open_appeal(
         created_at=utcnow(),
     )
     set_priority_base(case)
+    set_sla_class(case)
     session.add(case)
     session.flush()
     chain.append(
