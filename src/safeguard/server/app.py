@@ -11,6 +11,7 @@ from safeguard.api.logging import configure_logging
 from safeguard.config import Settings, get_settings
 from safeguard.policy.events import Detector
 from safeguard.service.container import build_services
+from safeguard.stream.status import RedisStreamProbe
 from safeguard.web import routes as console
 
 
@@ -24,12 +25,17 @@ def create_app(
     """The Safeguard service: the REST API (OpenAPI at ``/openapi.json``, docs at ``/docs``)
     and the moderator console (``/console``), sharing one service container.
 
+    With ``[stream] url`` set, the backlog gauges, ``/readyz`` and ``safeguard status``
+    also read the stream deployment (:class:`~safeguard.stream.status.RedisStreamProbe`).
+
     Requests must name one of ``allowed_hosts`` (else ``settings.http.allowed_hosts``;
     `safeguard serve` always passes a list); with neither, the Host is not checked.
     """
     settings = settings or get_settings()
     configure_logging(settings.log_level)
     services = build_services(settings, detector=detector, database_url=database_url)
+    if settings.stream.url is not None:
+        services.status.stream = RedisStreamProbe(settings.stream)
     app = create_api(services, allowed_hosts=allowed_hosts)
     app.include_router(console.router)
     console.mount_static(app)

@@ -158,13 +158,13 @@ def read_webhooks(session: Session, now: datetime) -> WebhookBacklog:
     """Webhook deliveries per state, and how long the oldest pending one has waited."""
     counts: dict[str, int] = {}
     retrying = 0
-    for status, retried, count in session.execute(
-        select(WebhookDelivery.status, WebhookDelivery.attempts > 0, func.count()).group_by(
-            WebhookDelivery.status, WebhookDelivery.attempts > 0
+    for status, attempts, count in session.execute(
+        select(WebhookDelivery.status, WebhookDelivery.attempts, func.count()).group_by(
+            WebhookDelivery.status, WebhookDelivery.attempts
         )
     ).all():
         counts[status] = counts.get(status, 0) + int(count)
-        if status == "pending" and retried:
+        if status == "pending" and attempts:
             retrying += int(count)
     oldest = session.execute(
         select(func.min(WebhookDelivery.created_at)).where(WebhookDelivery.status == "pending")

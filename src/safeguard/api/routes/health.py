@@ -27,7 +27,8 @@ def healthz(services: Services = Depends(get_services)) -> dict:
 )
 def readyz(services: Services = Depends(get_services)) -> JSONResponse:
     """200 once the service can decide messages as configured: the database answers, the
-    shared rate-limit store (Redis, when configured) answers, and the models are loaded."""
+    shared rate-limit store (Redis, when configured) answers, the event stream's Redis
+    (``[stream] url``, when set) answers, and the models are loaded."""
     checks: dict[str, str] = {}
     try:
         with services.read() as session:
@@ -37,6 +38,8 @@ def readyz(services: Services = Depends(get_services)) -> JSONResponse:
         checks["database"] = f"failed: {type(exc).__name__}"
     if services.limiter.shared:
         checks["rate_limit_storage"] = "ok" if services.limiter.storage_ok() else "failed: unreachable"
+    if services.status.stream is not None:
+        checks["stream"] = "ok" if services.status.stream.ping() else "failed: unreachable"
     checks.update(services.warmup.status)
     ready = all(value in ("ok", "loaded", "unavailable") for value in checks.values())
     body = {"status": "ready" if ready else "not_ready", "checks": checks}

@@ -1,0 +1,10 @@
+"""Service-layer test defaults."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _defaults(isolated_settings: None) -> None:
+    """Apply the root ``isolated_settings`` fixture to every test in this folder."""
