@@ -30,7 +30,7 @@ from safeguard.cases.escalations import (
     sync_from_escalations,
 )
 from safeguard.cases.models import CaseEscalation, CaseRow
-from safeguard.cases.queue import QueueFilters, QueueItem, case_priority, queue
+from safeguard.cases.queue import SORTS, QueueFilters, QueueItem, account_groups, case_priority, queue
 from safeguard.cases.views import (
     case_dict,
     contacts_with_children,
@@ -56,12 +56,14 @@ __all__ = [
     "KINDS",
     "REPORTING",
     "REPORT_REASONS",
+    "SORTS",
     "SOURCES",
     "SURFACES",
     "TARGET_TYPES",
     "CaseNotFound",
     "QueueFilters",
     "QueueItem",
+    "account_groups",
     "account_snapshot",
     "add_note",
     "assign",

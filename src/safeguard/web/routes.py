@@ -31,7 +31,7 @@ from safeguard.evidence.models import EvidenceRecord
 from safeguard.reports import context, cybertipline, nca
 from safeguard.service.container import Services
 from safeguard.text.categories import CATEGORIES
-from safeguard.web import auth
+from safeguard.web import auth, queue_view
 from safeguard.web.login import ConsoleLogin
 from safeguard.web.settings import ConsoleSettings
 
@@ -222,40 +222,38 @@ async def logout(request: Request) -> Response:
     return response
 
 
-FILTERS = ("status", "kind", "surface", "category", "child", "source")
-
-
 @router.get("")
 def queue_page(request: Request) -> Response:
-    """The queue, highest priority first, with filters."""
+    """The queue (by case or by account), in the chosen order, with filters and paging."""
     user = _identity(request)
     if user is None:
         return _login_redirect()
-    params = {k: request.query_params.get(k) or None for k in FILTERS}
-    status = params["status"] or "open"
-    child = {"yes": True, "no": False}.get(params["child"] or "")
-    filters = cases.QueueFilters(
-        status=None if status == "any" else status,
-        kind=params["kind"],
-        surface=params["surface"],
-        category=params["category"],
-        source=params["source"],
-        child_involved=child,
-        limit=200,
-    )
+    asked = queue_view.parse(request.query_params)
     services = _services(request)
+    now = datetime.now(UTC)
+    visible_to = None if user.is_admin else user.username
     with services.read() as session:
-        items, total = cases.queue(
-            session, services.settings, filters, visible_to=None if user.is_admin else user.username
-        )
-        rows = [cases.case_dict(i.case) for i in items]
+        if asked.view == "accounts":
+            groups, total = cases.account_groups(
+                session, services.settings, asked.filters, visible_to=visible_to, now=now
+            )
+            rows, accounts = [], queue_view.account_rows(groups, now)
+        else:
+            items, total = cases.queue(
+                session, services.settings, asked.filters, visible_to=visible_to, now=now
+            )
+            rows, accounts = queue_view.case_rows(items, now), []
     return render(
         request,
         "queue.html",
         user=user,
         rows=rows,
+        accounts=accounts,
         total=total,
-        params={**params, "status": status},
+        params=asked.params,
+        paging=queue_view.page_links(asked.params, asked.filters, total),
+        sorts=cases.SORTS,
+        sla_classes=queue_view.SLA_CHOICES,
         kinds=cases.KINDS,
         surfaces=cases.SURFACES,
         sources=cases.SOURCES,
