@@ -286,6 +286,44 @@ class Audit(BaseModel):
     max_digests_per_run: int = Field(200, ge=1, description="digest records appended per run at most")
 
 
+class SupportRoute(BaseModel):
+    """One place a child can get help: a name and its address."""
+
+    name: str
+    url: str
+
+
+def _default_routes() -> dict[str, list[SupportRoute]]:
+    take_it_down = SupportRoute(name="NCMEC Take It Down", url="https://takeitdown.ncmec.org")
+    report_remove = SupportRoute(
+        name="IWF and Childline Report Remove", url="https://www.childline.org.uk/report-remove"
+    )
+    return {"US": [take_it_down], "GB": [report_remove], "default": [take_it_down, report_remove]}
+
+
+def _default_crisis_lines() -> dict[str, list[SupportRoute]]:
+    return {
+        "US": [SupportRoute(name="988 Suicide & Crisis Lifeline (call or text 988)", url="https://988lifeline.org")],
+        "GB": [SupportRoute(name="Childline (call 0800 1111)", url="https://www.childline.org.uk")],
+        "default": [SupportRoute(name="Find a helpline", url="https://findahelpline.com")],
+    }
+
+
+class Support(BaseModel):
+    """Help shown to a child who receives sextortion threats or self-harm coercion."""
+
+    region: str = Field("default", description="region whose routes are shown (a key of routes)")
+    routes: dict[str, list[SupportRoute]] = Field(
+        default_factory=_default_routes, description="region -> image-removal and reporting routes"
+    )
+    crisis_lines: dict[str, list[SupportRoute]] = Field(
+        default_factory=_default_crisis_lines, description="region -> crisis lines (self-harm coercion)"
+    )
+    action: str = Field(
+        "escalate", pattern="^(escalate|hold)$", description="what sextortion threats to a child get"
+    )
+
+
 class Settings(BaseSettings):
     """Deployment settings. Environment variables override the TOML file
     (``SAFEGUARD_CONFIG``, default ``./safeguard.toml`` when it exists)."""
@@ -315,6 +353,7 @@ class Settings(BaseSettings):
     stream: StreamFront = Field(default_factory=StreamFront)
     operations: Operations = Field(default_factory=Operations)
     cases: CaseReview = Field(default_factory=CaseReview)
+    support: Support = Field(default_factory=Support)
 
     @classmethod
     def settings_customise_sources(

@@ -41,6 +41,7 @@ from safeguard.policy.types import Action, MessageDecision, RecipientContext
 from safeguard.store.batch import StoredDecision
 
 EscalationHook = Callable[[Session, EscalationRow], None]
+SELF_HARM_CUE_REASON = "demands self-harm"  # the lexicon's name of the self_harm cue
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +77,17 @@ def message_decision_dict(decision: MessageDecision, case_id: str | None) -> dic
         "recipient_actions": {k: v.value for k, v in decision.recipient_actions.items()},
         "warn_recipient": decision.warn_recipient,
         "case_id": case_id,
+        **_danger_fields(decision),
+    }
+
+
+def _danger_fields(decision: MessageDecision) -> dict:
+    """Support text and platform actions, present only when a child is in danger."""
+    if decision.support is None:
+        return {}
+    return {
+        "support": decision.support,
+        "platform_actions": [a.to_dict() for a in decision.platform_actions],
     }
 
 
@@ -106,6 +118,9 @@ def decide_in_batch(view: BatchView, event: MessageEvent, flow: Flow) -> Outcome
         state, event, relations.sender.age_band, [view.people[r].age_band for r in relations.recipients]
     )
     categories = {str(signal.category) for signal in assessment.signals}
+    self_harm = "coercion" in categories and any(
+        getattr(s, "reason", "") == SELF_HARM_CUE_REASON for s in assessment.signals
+    )
     if is_minor(relations.sender, flow.settings.policy):
         _confirm_minor_contacts(view, relations)
     account = _account_risk(view, event, relations, categories, flow.settings)
@@ -122,6 +137,7 @@ def decide_in_batch(view: BatchView, event: MessageEvent, flow: Flow) -> Outcome
         categories=categories,
         account_risk=account.risk,
         account_reasons=account.reasons,
+        self_harm=self_harm,
         settings=flow.settings,
     )
     case_id = None
@@ -203,7 +219,7 @@ def _escalate(
         conversation_id=event.conversation_id,
         message_id=event.message_id,
         risk=float(state.risk),
-        priority=1 if relations.minors else 2,
+        priority=decision.priority if decision.priority is not None else (1 if relations.minors else 2),
         reasons=[r.to_dict() for r in decision.reasons],
         evidence=evidence_of(state),
         status="open",

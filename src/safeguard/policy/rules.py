@@ -8,14 +8,16 @@ stream workers decide the same way and a reviewer can see why.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 
-from safeguard.config import PolicyRules, Settings, Thresholds
+from safeguard.config import PolicyRules, Settings, Support, Thresholds
 from safeguard.policy import texts
 from safeguard.policy.types import (
     Action,
     ConnectionRequestDecision,
     MessageDecision,
     Party,
+    PlatformAction,
     Reason,
     RecipientContext,
     SuggestionResult,
@@ -122,21 +124,26 @@ def decide_message(
     categories: Iterable[str] = (),
     account_risk: float = 0.0,
     account_reasons: Iterable[Reason] = (),
+    self_harm: bool = False,
     settings: Settings,
 ) -> MessageDecision:
     """Decide one message: the most severe action over its recipients.
 
     Only minor recipients are protected; a message to adults is allowed
-    (its risk is still reported and feeds account-level risk).
+    (its risk is still reported and feeds account-level risk). Sextortion threats
+    or self-harm coercion from a risky sender put the child in danger
+    (:func:`child_in_danger`).
     """
     rules, thresholds = settings.policy, settings.thresholds
     category_set = set(categories)
     per_recipient: dict[str, Action] = {}
     reasons: list[Reason] = []
+    minors: list[str] = []
     for recipient in recipients:
         if recipient.party.id == sender.id or not is_minor(recipient.party, rules):
             per_recipient[recipient.party.id] = Action.ALLOW
             continue
+        minors.append(recipient.party.id)
         action, why = _recipient_action(
             sender,
             recipient,
@@ -148,6 +155,12 @@ def decide_message(
         )
         per_recipient[recipient.party.id] = action
         reasons.extend(why)
+    danger = child_in_danger(
+        sender, minors, sextortion="sextortion" in category_set, self_harm=self_harm, settings=settings
+    )
+    for rid in danger.recipients:
+        per_recipient[rid] = most_severe([per_recipient[rid], danger.action])
+    reasons.extend(danger.reasons)
     overall = most_severe(list(per_recipient.values()))
     if any(r.code in {"account_risk_hold"} for r in reasons):
         reasons.extend(account_reasons)
@@ -165,7 +178,70 @@ def decide_message(
         recipient_actions=per_recipient,
         warn_recipient=warn_text,
         account_risk=account_risk,
+        priority=0 if danger.recipients else None,
+        support=danger.support,
+        platform_actions=danger.platform_actions,
     )
+
+
+@dataclass(slots=True)
+class Danger:
+    """A child in danger: who, the action and reasons, the help shown, the platform's steps."""
+
+    recipients: list[str] = field(default_factory=list)
+    action: Action = Action.ALLOW
+    reasons: list[Reason] = field(default_factory=list)
+    support: dict | None = None
+    platform_actions: list[PlatformAction] = field(default_factory=list)
+
+
+def child_in_danger(
+    sender: Party,
+    minors: list[str],
+    *,
+    sextortion: bool,
+    self_harm: bool,
+    settings: Settings,
+) -> Danger:
+    """Sextortion threats or self-harm coercion from a risky sender to minors: the
+    message is escalated (or held, ``[support] action``) for each minor, the sender
+    loses access to each child's follower list, and the child is shown help."""
+    if not (sextortion or self_harm) or sender.age_band not in settings.policy.risk_sender_bands:
+        return Danger()
+    if not minors:
+        return Danger()
+    kinds = [k for k, on in (("sextortion_threat", sextortion), ("self_harm_coercion", self_harm)) if on]
+    what = " and ".join(k.replace("_", " ").replace("self harm", "self-harm") for k in kinds)
+    reasons = [
+        Reason(code, f"{code.replace('_', ' ')} from a {sender.age_band} sender to a minor", rid)
+        for code in kinds
+        for rid in minors
+    ]
+    revoke = [
+        PlatformAction(
+            "revoke_follower_access",
+            sender.id,
+            rid,
+            f"{what} to a minor: the sender must not see or contact the child's followers or friends",
+        )
+        for rid in minors
+    ]
+    action = Action.HOLD if settings.support.action == "hold" else Action.ESCALATE
+    return Danger(minors, action, reasons, support_for(settings.support, sextortion, self_harm), revoke)
+
+
+def support_for(support: Support, sextortion: bool, self_harm: bool) -> dict:
+    """The help shown to the child, with the routes of the configured region."""
+    region = support.region if support.region in support.routes else "default"
+    body: dict = {"region": region, "text": None, "routes": [], "crisis_text": None, "crisis_lines": []}
+    if sextortion:
+        body["text"] = texts.SEXTORTION_SUPPORT
+        body["routes"] = [r.model_dump() for r in support.routes.get(region, [])]
+    if self_harm:
+        lines = support.crisis_lines.get(support.region) or support.crisis_lines.get("default", [])
+        body["crisis_text"] = texts.SELF_HARM_SUPPORT
+        body["crisis_lines"] = [r.model_dump() for r in lines]
+    return body
 
 
 def decide_connection_request(

@@ -28,3 +28,16 @@ ABOUT_TO_CONNECT = (
     "Don't share where you live, your school or photos of yourself, "
     "and tell an adult you trust if anything feels wrong."
 )
+
+SEXTORTION_SUPPORT = (
+    "Someone is threatening you or asking you for money or more pictures. "
+    "This is not your fault, and you are not in trouble. "
+    "Don't pay and don't send anything more. Keep the messages: don't delete them. "
+    "Block them, report it, and tell an adult you trust. "
+    "You can get pictures taken down with the services below."
+)
+
+SELF_HARM_SUPPORT = (
+    "Nobody has the right to make you hurt yourself. You don't have to do what they say. "
+    "If you feel unsafe or want to talk to someone now, you can contact a crisis line below."
+)

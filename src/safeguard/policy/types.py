@@ -13,6 +13,7 @@ __all__ = [
     "ConnectionRequestDecision",
     "MessageDecision",
     "Party",
+    "PlatformAction",
     "Reason",
     "RecipientContext",
     "SuggestionResult",
@@ -58,6 +59,25 @@ class RecipientContext:
     confirmed: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class PlatformAction:
+    """A step beyond delivery the platform should apply, with why (e.g. ``revoke_follower_access``)."""
+
+    action: str
+    account_id: str
+    recipient_id: str
+    reason: str
+
+    def to_dict(self) -> dict:
+        """The JSON form."""
+        return {
+            "action": self.action,
+            "account_id": self.account_id,
+            "recipient_id": self.recipient_id,
+            "reason": self.reason,
+        }
+
+
 @dataclass(slots=True)
 class MessageDecision:
     """The decision on one message, with per-recipient actions and reasons."""
@@ -69,6 +89,9 @@ class MessageDecision:
     recipient_actions: dict[str, Action] = field(default_factory=dict)
     warn_recipient: str | None = None
     account_risk: float = 0.0
+    priority: int | None = None
+    support: dict | None = None
+    platform_actions: list[PlatformAction] = field(default_factory=list)
 
     @property
     def escalated(self) -> bool:
