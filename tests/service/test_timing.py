@@ -43,3 +43,21 @@ def test_each_scored_message_is_observed_once() -> None:
     assert _count(registry) == 2
     assert state.risk == 0.25
     assert timed.name == "old"
+
+
+def test_histogram_summary_from_an_exposition() -> None:
+    from prometheus_client import generate_latest
+
+    from safeguard.service.metrics import histogram_summary
+
+    registry = CollectorRegistry()
+    histogram = Histogram("test_detector_seconds", "t", buckets=(0.001, 0.01, 0.1), registry=registry)
+    for value in [0.0005] * 19 + [0.05]:
+        histogram.observe(value)
+    text = generate_latest(registry).decode()
+    summary = histogram_summary(text, "test_detector_seconds")
+    assert summary is not None
+    assert summary["count"] == 20
+    assert summary["p95_seconds_at_most"] == 0.001
+    assert abs(summary["mean_seconds"] - (19 * 0.0005 + 0.05) / 20) < 1e-9
+    assert histogram_summary(text, "absent_seconds") is None

@@ -10,6 +10,7 @@ from safeguard.cli import (  # noqa: F401  (each module registers its commands)
     demo_cmd,
     media_cmds,
     service_cmds,
+    status_cmd,
     stream_cmds,
     text_cmds,
 )

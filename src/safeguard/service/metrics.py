@@ -90,6 +90,32 @@ class Metrics:
         return generate_latest(self.registry)
 
 
+def histogram_summary(exposition: str, name: str) -> dict[str, float] | None:
+    """Count, mean and an upper-bound 95th percentile (the first bucket holding 95% of the
+    observations) of histogram ``name`` in a text exposition (pure); None when absent or empty."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    buckets: list[tuple[float, float]] = []
+    count = total = 0.0
+    for family in text_string_to_metric_families(exposition):
+        if family.name != name:
+            continue
+        for sample in family.samples:
+            if sample.name == f"{name}_bucket":
+                buckets.append((float(sample.labels["le"]), sample.value))
+            elif sample.name == f"{name}_count":
+                count += sample.value
+            elif sample.name == f"{name}_sum":
+                total += sample.value
+    if not count:
+        return None
+    merged: dict[float, float] = {}
+    for bound, value in buckets:
+        merged[bound] = merged.get(bound, 0.0) + value
+    p95 = next((bound for bound, value in sorted(merged.items()) if value >= 0.95 * count), float("inf"))
+    return {"count": count, "mean_seconds": total / count, "p95_seconds_at_most": p95}
+
+
 def _gauge(name: str, documentation: str, labels: list[str] | None = None) -> GaugeMetricFamily:
     return GaugeMetricFamily(name, documentation, labels=labels)
 
