@@ -41,7 +41,7 @@ def test_status_tables(seeded: str) -> None:
     assert result.exit_code == 0, result.output
     assert "Open cases (4" in result.output
     assert "grooming" in result.output
-    assert "Stream: not configured" in result.output
+    assert "Stream: not configured ([stream] url)" in result.output
     assert "Detector latency: n/a" in result.output
 
 

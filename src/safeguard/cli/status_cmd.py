@@ -76,6 +76,7 @@ def _render(body: dict[str, Any]) -> None:
         f"Webhooks: pending {hooks['pending']} (retrying {hooks['retrying']}), failed {hooks['failed']}, "
         f"oldest pending {_age(hooks['oldest_pending_seconds'])}",
         highlight=False,
+        markup=False,
     )
     _render_stream(console, body["stream"], Table)
     latency = body["detector_latency"]
@@ -84,15 +85,15 @@ def _render(body: dict[str, Any]) -> None:
             f"{latency['count']:.0f} messages, mean {_ms(latency['mean_seconds'])}, "
             f"p95 <= {_ms(latency['p95_seconds_at_most'])}"
         )
-    console.print(f"Detector latency: {latency}", highlight=False)
+    console.print(f"Detector latency: {latency}", highlight=False, markup=False)
 
 
 def _render_stream(console: Any, stream: dict | None, table_type: Any) -> None:
     if stream is None:
-        console.print("Stream: not configured ([stream] url)", highlight=False)
+        console.print("Stream: not configured ([stream] url)", highlight=False, markup=False)
         return
     if stream["error"]:
-        console.print(f"Stream: unreachable ({stream['error']})", highlight=False)
+        console.print(f"Stream: unreachable ({stream['error']})", highlight=False, markup=False)
         return
     table = table_type(
         title=f"Stream '{stream['prefix']}': {stream['dead_letters']} dead letters, "
