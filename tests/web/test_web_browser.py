@@ -128,6 +128,9 @@ def test_review_flow_in_chromium(served: tuple[str, Harness]) -> None:
             assert "child-1" in page.inner_text("section.contacts")
             page.fill("form.decide input[name=note]", "arranging to meet a child")
             page.click("button.d-report_ncmec")
+            page.wait_for_selector("form.confirm")
+            assert page.input_value("form.confirm textarea[name=note]") == "arranging to meet a child"
+            page.click("form.confirm button.d-report_ncmec")
             page.wait_for_selector("p.flash")
             assert page.inner_text("p.flash") == "Decision recorded."
             assert "report_ncmec" in page.inner_text("dd.status")

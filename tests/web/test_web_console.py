@@ -76,8 +76,13 @@ def test_queue_case_decision_and_export(console: Harness) -> None:
         f"/console/cases/{case_id}/notes", data={"text": "pattern is clear", "csrf_token": token}
     )
     assert noted.status_code == 200 and "pattern is clear" in noted.text
-    decided = client.post(
+    asked = client.post(
         f"/console/cases/{case_id}/decision", data={"decision": "report_ncmec", "csrf_token": token}
+    )
+    assert "Confirm: report ncmec" in asked.text and "Decision recorded." not in asked.text
+    decided = client.post(
+        f"/console/cases/{case_id}/decision",
+        data={"decision": "report_ncmec", "confirm": "yes", "note": "meeting", "csrf_token": token},
     )
     assert "Decision recorded." in decided.text
     assert re.search(r'<dd class="status">\w+: report_ncmec</dd>', decided.text)

@@ -367,6 +367,7 @@ def decide(
     case.actions = [*(case.actions or []), entry]
     case.decision = decision
     case.status = "closed"
+    case.lease_until = None
     if case.escalation_id:
         for link in session.execute(
             select(CaseEscalation.escalation_id).where(CaseEscalation.case_id == case.id)

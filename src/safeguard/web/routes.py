@@ -7,7 +7,6 @@ session's CSRF token; every view of evidence and every action is audited.
 
 from __future__ import annotations
 
-import base64
 import json
 import secrets
 from datetime import UTC, datetime
@@ -31,8 +30,9 @@ from safeguard.evidence.models import EvidenceRecord
 from safeguard.reports import context, cybertipline, nca
 from safeguard.service.container import Services
 from safeguard.text.categories import CATEGORIES
-from safeguard.web import auth, queue_view
+from safeguard.web import auth, decisions, queue_view
 from safeguard.web.login import ConsoleLogin
+from safeguard.web.media import media_src
 from safeguard.web.settings import ConsoleSettings
 
 SESSION_COOKIE = "sg_console"
@@ -261,29 +261,6 @@ def queue_page(request: Request) -> Response:
     )
 
 
-def _media_src(item: dict, settings: ConsoleSettings) -> str:
-    hashes = item.get("hashes") or {}
-    if settings.media_url:
-        try:
-            return settings.media_url.format(
-                sha256=hashes.get("sha256") or "", md5=hashes.get("md5") or "", pdq=hashes.get("pdq") or ""
-            )
-        except (KeyError, IndexError, ValueError):
-            pass
-    return hash_picture(hashes.get("pdq") or hashes.get("sha256") or "")
-
-
-def hash_picture(hex_digest: str) -> str:
-    """A data: URI drawing the hash's bits as a grid (a stand-in when no media URL is configured)."""
-    bits = "".join(f"{int(c, 16):04b}" for c in hex_digest if c in "0123456789abcdef")[:256]
-    size = 16
-    cells = "".join(
-        f'<rect x="{i % size}" y="{i // size}" width="1" height="1"/>' for i, b in enumerate(bits) if b == "1"
-    )
-    svg = f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {size} {size}">{cells}</svg>'
-    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
-
-
 @router.get("/cases/{case_id}")
 def case_page(request: Request, case_id: str) -> Response:
     """A case: conversation with highlighted excerpts, media (blurred), contacts, timeline, actions."""
@@ -303,7 +280,7 @@ def case_page(request: Request, case_id: str) -> Response:
     revealed = revealed_items(view["timeline"], user.actor, since=user.session_started)
     settings = _console_settings(request)
     for item in view["media"]:
-        item["src"] = _media_src(item, settings)
+        item["src"] = media_src(item, settings)
         item["revealed"] = item["index"] in revealed
     return render(
         request,
@@ -349,6 +326,16 @@ async def _case_action(request: Request, case_id: str, action: str) -> Response:
             if not _may_see(user, case):
                 cases.audit(session, user.actor, "action_refused", case.id, {"action": action})
                 return _forbidden(request, user, "This case is assigned to another reviewer.")
+            if action == "decision" and decisions.needs_confirmation(form):
+                return render(
+                    request,
+                    "confirm.html",
+                    user=user,
+                    case=cases.case_dict(case),
+                    decision=form["decision"],
+                    note=form.get("note") or "",
+                    missing_note=form.get("confirm") == "yes",
+                )
             if action == "decision":
                 cases.decide(
                     session,
