@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
-from web_support import Harness, login
+from web_support import Harness, csrf, login
 
 from safeguard.cases.escalations import set_priority_base
 from safeguard.cases.models import CaseRow
@@ -143,3 +143,14 @@ def test_by_account_view_folds_cases(console: Harness) -> None:
     assert page.text.index("adult-multi") < page.text.index("adult-single")
     filtered = client.get("/console?account=adult-multi")
     assert sorted(_ids(filtered.text)) == ["multi-0", "multi-1", "multi-2"]
+
+
+def test_take_next_in_the_console(console: Harness) -> None:
+    case_id = console.grooming_case()
+    rev, rev2 = login(console, "rev"), login(console, "rev2")
+    token = csrf(rev.get("/console").text)
+    taken = rev.post("/console/take-next", data={"csrf_token": token}, follow_redirects=False)
+    assert taken.status_code == 303 and taken.headers["location"] == f"/console/cases/{case_id}"
+    none_left = rev2.post("/console/take-next", data={"csrf_token": csrf(rev2.get("/console").text)})
+    assert "No open case is free to take." in none_left.text
+    assert rev.post("/console/take-next", data={}).status_code == 403

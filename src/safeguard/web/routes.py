@@ -24,6 +24,7 @@ from sqlalchemy import select
 from starlette.background import BackgroundTask
 
 from safeguard.cases import service as cases
+from safeguard.cases.take_next import take_next as claim_next
 from safeguard.errors import InputError
 from safeguard.evidence.audit import audit_configured
 from safeguard.evidence.models import EvidenceRecord
@@ -259,6 +260,25 @@ def queue_page(request: Request) -> Response:
         sources=cases.SOURCES,
         categories=(*CATEGORIES, "media_match", "account_risk"),
     )
+
+
+@router.post("/take-next")
+async def take_next(request: Request) -> Response:
+    """Hand the reviewer the top case nobody else holds (assigned and leased)."""
+    user, _form, refusal = await _post(request)
+    if refusal is not None:
+        return refusal
+    assert user is not None
+    services = _services(request)
+
+    def run() -> str | None:
+        with services.write() as session:
+            return claim_next(session, services.settings, reviewer=user.username, actor=user.actor)
+
+    case_id = await run_in_threadpool(run)
+    if case_id is None:
+        return render(request, "error.html", status=200, user=user, message="No open case is free to take.")
+    return RedirectResponse(f"/console/cases/{case_id}", status_code=303)
 
 
 @router.get("/cases/{case_id}")
