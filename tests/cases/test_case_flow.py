@@ -8,6 +8,7 @@ import io
 from case_support import Harness, bank_benign_image
 from sqlalchemy import select
 
+from safeguard.accounts.keys import create_key
 from safeguard.evidence.models import EvidenceRecord
 from safeguard.store.db import session_scope
 
@@ -182,7 +183,13 @@ def test_appeals(harness: Harness) -> None:
     assert [c["appeal_of"] for c in queue["cases"]] == [case_id]
     wrong = harness.client.post(f"/v1/cases/{appeal_id}/decisions", json={"decision": "ban"}, headers=review)
     assert wrong.status_code == 400
-    harness.client.post(f"/v1/cases/{appeal_id}/decisions", json={"decision": "overturn"}, headers=review)
+    same = harness.client.post(
+        f"/v1/cases/{appeal_id}/decisions", json={"decision": "overturn"}, headers=review
+    )
+    assert same.status_code == 400 and "reviewer other than" in same.text
+    with session_scope(harness.url) as session:
+        second = {"Authorization": f"Bearer {create_key(session, ['review'], name='second-reviewer')[1]}"}
+    harness.client.post(f"/v1/cases/{appeal_id}/decisions", json={"decision": "overturn"}, headers=second)
     original = harness.client.get(f"/v1/cases/{case_id}", headers=review).json()["case"]
     assert original["decision"] == "overturned"
     missing = harness.client.post(

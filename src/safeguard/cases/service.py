@@ -355,6 +355,13 @@ def decide(
         raise InputError(f"must be one of {', '.join(allowed)}", field="decision")
     if case.purged_at is not None:
         raise InputError("this case's evidence has been purged", field="case_id")
+    if case.kind == "appeal" and case.appeal_of:
+        deciders = {a.get("by") for a in resolve(session, case.appeal_of).actions or []}
+        if actor in deciders:
+            raise InputError(
+                "an appeal must be decided by a reviewer other than the one who decided the case",
+                field="actor",
+            )
     now = utcnow()
     _mark_reviewed(case)
     decided_now = case.decided_at is None
