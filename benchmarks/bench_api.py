@@ -450,8 +450,12 @@ def engine_cpu_ms(db_url: str, args: argparse.Namespace, children: int, adults: 
     """CPU ms per message of the decision engine alone (no HTTP), in batches of 16."""
     from safeguard.config import Settings
     from safeguard.policy.engine import MessageEvent
-    from safeguard.service.container import build_services
     from safeguard.store.db import dispose_engines
+
+    try:
+        from safeguard.service.container import build_services
+    except ImportError:  # a tree from before issue 17 (the before/after comparison)
+        from safeguard.api.app import build_services
 
     settings = Settings(database_url=db_url, detector_embeddings=args.detector != "fast")
     services = build_services(settings)
