@@ -23,3 +23,12 @@ class MessageDecisionOut(BaseModel):
     recipient_actions: dict[str, ActionName] = Field(default_factory=dict)
     warn_recipient: str | None = Field(None, description="supportive information to show the child recipient")
     case_id: str | None = None
+    support: dict | None = Field(
+        None,
+        description="help for a child receiving sextortion threats or self-harm coercion: text, "
+        "the region's image-removal routes, crisis lines ([support] settings); absent otherwise",
+    )
+    platform_actions: list[dict] = Field(
+        default_factory=list,
+        description="actions for the platform to apply, e.g. revoke_follower_access (sender, child, reason)",
+    )
