@@ -457,7 +457,7 @@ def engine_cpu_ms(db_url: str, args: argparse.Namespace, children: int, adults: 
     except ImportError:  # a tree from before issue 17 (the before/after comparison)
         from safeguard.api.app import build_services
 
-    settings = Settings(database_url=db_url, detector_embeddings=args.detector != "fast")
+    settings = Settings(database_url=db_url, detector_embeddings=False if args.detector == "fast" else None)
     services = build_services(settings)
     events = [
         MessageEvent(
@@ -549,7 +549,7 @@ def report(results: dict[str, list[dict]], args: argparse.Namespace) -> str:
         + (
             "text detector fast path (`SAFEGUARD_DETECTOR_EMBEDDINGS=false`: lexicon, no embedding stage)"
             if args.detector == "fast"
-            else "default text detector (lexicon + MiniLM embedding stage on CPU)"
+            else "default text detector (its configured defaults, as `safeguard serve` runs it)"
         )
         + "; load generator (one uvloop process, lean HTTP/1.1 client) on the same cores.",
         f"- Machine load when the run started (1-min load average, other work included): "

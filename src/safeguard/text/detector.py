@@ -211,8 +211,12 @@ class Detector:
         authors = state.authors()
         if not authors:
             return length_calibrated(BIAS, state.words)
-        logit, author = max((state.author_logit(a), a) for a in authors)
-        return length_calibrated(logit, state.words, state.context_of(author).known_child)
+        return max(self.author_score(state, a) for a in authors)
+
+    def author_score(self, state: ConversationState, author: str) -> float:
+        """``author``'s risk from their own messages, calibrated by the conversation's length."""
+        presence = state.context_of(author).known_child
+        return length_calibrated(state.author_logit(author), state.words, presence)
 
     # -- whole inputs ------------------------------------------------------
     def result(self, state: ConversationState, label: int | None = None) -> ConversationResult:

@@ -96,6 +96,12 @@ class Participant:
         close line is not a conversation, and length does not inflate it)."""
         return self.similar_mass / max(self.similar_count, MIN_SIMILAR_MESSAGES)
 
+    @property
+    def weight(self) -> float:
+        """How much this participant's record holds (the weakest is forgotten first)."""
+        cues = sum(1.0 - r for r in self.remaining.values())
+        return cues + self.similarity + 4 * self.self_child + bool(self.ages)
+
     def add_ages(self, ages: Sequence[int]) -> None:
         for age in ages:
             if age not in self.ages and len(self.ages) < MAX_AGES:
@@ -119,6 +125,12 @@ class Participant:
             [int(a) for a in data.get("ages", [])],
             *(float(v) for v in data.get("sim", [0.0, 0.0])),
         )
+
+
+def make_room(participants: dict[str, Participant], limit: int) -> None:
+    """Forget the participant whose record holds least, until one more fits under ``limit``."""
+    while participants and len(participants) >= limit:
+        del participants[min(participants, key=lambda p: participants[p].weight)]
 
 
 def legacy_participants(data: dict[str, Any]) -> dict[str, Participant]:

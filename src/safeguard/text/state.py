@@ -20,21 +20,18 @@ from typing import Any
 from safeguard.ingest.records import Message
 from safeguard.text.categories import STAGE_ORDER, Stage
 from safeguard.text.images import YOUNG_BANDS, ImageEvents, known_band, target_band
-from safeguard.text.participants import TEXT_ONLY, Evidence, Participant
+from safeguard.text.participants import TEXT_ONLY, Evidence, Participant, make_room
 from safeguard.text.scorer import Scorer
-from safeguard.text.scoring import (
-    BREADTH_MIN_EVIDENCE,
-    Context,
-    age_gap,
-    author_logit,
-    noisy_or,
-    sigmoid,
-)
+from safeguard.text.scoring import BREADTH_MIN_EVIDENCE, Context, author_logit, noisy_or, sigmoid
 from safeguard.text.signal_log import MessageAssessment, Signal, SignalLog
 from safeguard.text.signals import MessageSignals
+from safeguard.text.surroundings import Surroundings
 
 EMBEDDING_BUDGET = 24  # messages per conversation that may reach the embedding stage
 EMBEDDING_MIN_MESSAGES = 4
+# A group chat with hundreds of members keeps the evidence of this many of them (the
+# weakest is forgotten when another joins), so a message costs the same in any group.
+MAX_TRACKED_PARTICIPANTS = 48
 # Once a harmless topic (a surprise party, a game) is seen in a conversation,
 # later hits of the tactics it excuses keep this share of their weight.
 TOPIC_DAMPEN = 0.35
@@ -76,6 +73,9 @@ class ConversationState:
         self.images = ImageEvents()
         # Contexts change only when ages, a child's own words or bands do: kept until then.
         self._contexts: dict[str, Context] = {}
+        self._surroundings: Surroundings | None = None
+        self.context_signature: list[Any] | None = None  # at the last full rescore
+        self._others_band_changed = False
 
     # -- feeding -----------------------------------------------------------
     def add_message(
@@ -89,17 +89,12 @@ class ConversationState:
     ) -> MessageAssessment:
         """Score one message and update the conversation's running risk.
 
-        ``similarity`` (the message's closeness to the tactic bank) may also be
-        computed ahead; a negative value means the batch decided it was not needed.
-
-        ``found`` and ``embedding_score`` may be computed ahead in a batch
-        (``Detector.add_messages``); otherwise they are computed here.
-        ``recipient_age_bands`` are the recipients' age bands when the caller
-        knows them (the service's stored accounts): an adult writing to a child
-        is child presence from the first message, and they decide whether a
-        request for pictures was aimed at a child. Without them the recipients
-        are taken to be the conversation's other participants, with the bands
-        their own messages carried.
+        ``found``, ``embedding_score`` and ``similarity`` may be computed ahead in a batch
+        (``Detector.add_messages``; a negative similarity: not needed). ``recipient_age_bands``
+        are the recipients' bands when the service knows them: an adult writing to a child is
+        child presence from the first message, and they decide whether a request for pictures
+        was aimed at a child. Without them the recipients are the other participants, with the
+        bands their own messages carried.
         """
         if isinstance(message, str):
             message = Message(self.conversation_id, str(self.message_count), "", message)
@@ -110,21 +105,22 @@ class ConversationState:
         if found is None:
             found = self.detector.extractor.extract(message.text)
         embedded = self._embed(message, found, embedding_score)
+        joined = sender not in self._participants
         participant = self._participant(sender)
         participant.decay_to(self.words)
         closer = self._measure_similarity(participant, message, found, similarity)
         new_signals = self._add_hits(found, participant, sender, index, message.message_id)
         child = self._take_age_evidence(participant, found, sender, message.text)
         if child or found.stated_ages or bands_changed:
-            self._contexts.clear()
+            self._forget_contexts()
         self.words += message.text.count(" ") + 1
         image_signals, image_changed = self._image_requests(
             found, sender, index, message.message_id, recipient_age_bands, bands_changed
         )
         self.detector.update_model_state(self, message.text, found)
-        changed = (new_signals, child, found.stated_ages, image_changed, bands_changed, embedded, closer)
-        if any(changed) or self.detector.model is not None:
-            self._rescore()
+        everyone = image_changed or embedded
+        moved = joined or bool(child or found.stated_ages) or bands_changed
+        self._rescore_after(sender, everyone=everyone, moved=moved, own=bool(new_signals) or closer)
         flagged = self._risk >= self.detector.threshold
         if flagged and self.first_flagged_index is None:
             self.first_flagged_index = index
@@ -206,12 +202,14 @@ class ConversationState:
 
     def _learn(self, sender: str, band: str | None, recipient_bands: Sequence[str] | None) -> bool:
         """Take in the age bands this message carries; True when one became known."""
-        changed = False
+        changed = self._others_band_changed = False
         if band and sender:
             changed = self.age_bands.get(sender) != band
             self.age_bands[sender] = band
         if recipient_bands is not None and sender:
-            changed |= self.images.learn_bands(sender, recipient_bands, self._everyone() | {sender})
+            everyone = self._everyone() | {sender}
+            self._others_band_changed = self.images.learn_bands(sender, recipient_bands, everyone)
+            changed |= self._others_band_changed
             new = {b for b in recipient_bands if known_band(b)} - self.recipient_bands
             if new:
                 self.recipient_bands |= new
@@ -290,7 +288,7 @@ class ConversationState:
         band = known_band(sender_age_band)
         if band is not None and sender_id:
             self.images.party_bands[sender_id] = band
-        self._contexts.clear()
+        self._forget_contexts()
         if recipient_age_bands is not None and sender_id:
             self._learn(sender_id, None, recipient_age_bands)
         target = (
@@ -305,16 +303,46 @@ class ConversationState:
             self.first_flagged_index = max(self.message_count - 1, 0)
         return added
 
-    def _rescore(self) -> None:
-        self._risk = max(self._risk, self.detector.conversation_score(self))
+    def _rescore_after(self, sender: str, *, everyone: bool, moved: bool, own: bool) -> None:
+        """Rescore whom a message may have moved.
+
+        Only the sender's own evidence moved unless someone's context did: the others'
+        scores cannot have risen (their evidence is unchanged, the length penalty grows),
+        and the running risk is a maximum, so rescoring the sender alone is exact.
+        """
+        everyone = everyone or self.detector.model is not None or self._others_band_changed
+        if everyone or (moved and self._surroundings_moved()):
+            self._rescore()
+        elif own or moved:
+            self._rescore(sender)
+
+    def _rescore(self, author: str | None = None) -> None:
+        """Raise the running risk to the conversation's score now (or ``author``'s alone)."""
+        if author is None:
+            score = self.detector.conversation_score(self)
+        else:
+            score = self.detector.author_score(self, author)
+        self._risk = max(self._risk, score)
         self._stage = None
+
+    def _surroundings_moved(self) -> bool:
+        """Whether anyone's context but the sender's may have changed since the last full rescore."""
+        signature = self._summary().signature(self.recipient_bands)
+        moved = signature != self.context_signature
+        self.context_signature = signature
+        return moved
+
+    def _forget_contexts(self) -> None:
+        self._contexts.clear()
+        self._surroundings = None
 
     # -- participants ------------------------------------------------------
     def _participant(self, sender: str) -> Participant:
         participant = self._participants.get(sender)
         if participant is None:
+            make_room(self._participants, MAX_TRACKED_PARTICIPANTS)
             participant = self._participants[sender] = Participant(at_words=self.words)
-            self._contexts.clear()
+            self._forget_contexts()
         return participant
 
     def _everyone(self) -> set[str]:
@@ -332,31 +360,15 @@ class ConversationState:
         return context
 
     def _context_of(self, author: str) -> Context:
-        me = self._participants.get(author) or Participant()
-        if author == TEXT_ONLY:
-            known = 1.0 if YOUNG_BANDS & self.recipient_bands else 0.0
-            return Context(child=me.self_child, age_gap=age_gap(me.ages, me.ages), known_child=known)
-        band = self.band_of(author)
-        if band in YOUNG_BANDS:
-            return Context(self_child=1.0)
-        others = [(p, self.band_of(p)) for p in self._everyone() if p != author]
-        young_other = any(b in YOUNG_BANDS for _, b in others) or author in self._wrote_to_young
-        known = (1.0 if band == "adult" else 0.8) if young_other else 0.0
-        return Context(
-            child=self._others_child_words(others),
-            age_gap=age_gap(
-                me.ages, [a for p, _ in others if p in self._participants for a in self._participants[p].ages]
-            ),
-            known_child=known,
-            self_child=me.self_child if band != "adult" else 0.0,
-            adults_only=bool(others) and not young_other and all(b == "adult" for _, b in others),
-        )
+        return self._summary().context_of(author, self.recipient_bands)
 
-    def _others_child_words(self, others: list[tuple[str, str | None]]) -> float:
-        """What the other participants' own words (not adult accounts') say about being children."""
-        return noisy_or(
-            self._participants[p].self_child for p, b in others if p in self._participants and b != "adult"
-        )
+    def _summary(self) -> Surroundings:
+        """Everyone in the conversation, summarised once per change of bands, ages or child words."""
+        if self._surroundings is None:
+            self._surroundings = Surroundings.of(
+                self._participants, self._everyone(), self.band_of, self._wrote_to_young
+            )
+        return self._surroundings
 
     def cues_of(self, author: str) -> dict[str, float]:
         """``author``'s evidence per cue, with what the media path added on their requests."""
@@ -407,18 +419,7 @@ class ConversationState:
     def child_context(self) -> float:
         """Evidence in [0, 1] that a child takes part: an account's band, a child's own
         words (not an adult account's), an adult's age beside a child's."""
-        evidence = max(
-            (self.context_of(a).presence for a in list(self._participants) or [TEXT_ONLY]), default=0.0
-        )
-        for participant, entry in self._participants.items():
-            band = self.band_of(participant)
-            if band in YOUNG_BANDS:
-                return 1.0
-            if band != "adult":
-                evidence = max(evidence, entry.self_child)
-        if YOUNG_BANDS & self.recipient_bands:
-            return 1.0
-        return evidence
+        return self._summary().child_presence(self.context_of, self.recipient_bands)
 
     @property
     def embedding_evidence(self) -> float:

@@ -46,6 +46,7 @@ def state_to_dict(self: ConversationState) -> dict[str, Any]:
         "risk": self._risk,
         "recipient_bands": sorted(self.recipient_bands),
         "wrote_to_young": sorted(self._wrote_to_young),
+        "context_signature": self.context_signature,
         **self.images.to_dict(),
     }
 
@@ -84,6 +85,7 @@ def state_from_dict(
     state._risk = float(data.get("risk", 0.0))
     state.recipient_bands = set(data.get("recipient_bands") or ())
     state._wrote_to_young = set(data.get("wrote_to_young") or ())
+    state.context_signature = data.get("context_signature")
     state.images = ImageEvents.from_dict(data)
     if state.images.events:
         state.images.refresh(state.band_of, state._everyone())
