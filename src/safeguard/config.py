@@ -98,6 +98,9 @@ class AccountRiskLimits(BaseModel):
     weight_repeated_signal: float = Field(0.5, ge=0, le=1)
     weight_age_mismatch: float = Field(0.6, ge=0, le=1)
     weight_shared_media: float = Field(0.9, ge=0, le=1)
+    script_linking_enabled: bool = Field(True, description="fingerprint scripted sextortion messages")
+    script_linking_children: int = Field(3, ge=1, description="children one script must reach")
+    weight_script_linking: float = Field(0.8, ge=0, le=1)
 
 
 class Retention(BaseModel):

@@ -51,7 +51,14 @@ def test_purge_keeps_recent_rows_and_open_escalations(db_url: str) -> None:
             )
     with session_scope(db_url) as session:
         counts = purge_expired(session, settings, now=now)
-    assert counts == {"message_decisions": 1, "contact_events": 1, "conversations": 1, "escalations": 1}
+    assert counts == {
+        "message_decisions": 1,
+        "contact_events": 1,
+        "conversations": 1,
+        "conversation_context": 0,
+        "escalations": 1,
+        "script_fingerprints": 0,
+    }
     with session_scope(db_url) as session:
         assert session.get(MessageDecisionRow, ("c", "new"))
         assert not session.get(MessageDecisionRow, ("c", "old"))

@@ -25,6 +25,7 @@ class AccountRiskInputs:
     age_band: str = "unknown"
     age_assurance: str = "self_declared"
     media_matches: int = 0
+    script_children: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +98,17 @@ def score_account(inputs: AccountRiskInputs, limits: AccountRiskLimits) -> Accou
                 Reason(
                     "shared_known_media",
                     f"sent {inputs.media_matches} item(s) matching a hash bank",
+                    aid,
+                ),
+            )
+        )
+    if limits.script_linking_enabled and inputs.script_children >= limits.script_linking_children:
+        weighted.append(
+            (
+                limits.weight_script_linking,
+                Reason(
+                    "same_script",
+                    f"same script sent to {inputs.script_children} children in {limits.window_hours:g} h",
                     aid,
                 ),
             )

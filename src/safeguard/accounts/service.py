@@ -291,7 +291,18 @@ def gather_risk_inputs(session: Session, account_id: str, settings: Settings) ->
         age_band=row.age_band or "unknown",
         age_assurance=row.age_assurance or "self_declared",
         media_matches=int(row.media),
+        script_children=_script_children(session, account_id, settings),
     )
+
+
+def _script_children(session: Session, account_id: str, settings: Settings) -> int:
+    """Children reached in the window by a script this account sent (``linking``)."""
+    limits = settings.account_risk
+    if not limits.script_linking_enabled:
+        return 0
+    from safeguard.linking.service import script_reach
+
+    return script_reach(session, account_id, window_hours=limits.window_hours).children
 
 
 def refresh_account_risk(session: Session, account_id: str, settings: Settings) -> AccountRisk:

@@ -32,6 +32,8 @@ from safeguard.accounts.risk import AccountRisk
 from safeguard.config import Settings
 from safeguard.core.clock import utcnow
 from safeguard.core.types import Party
+from safeguard.linking import service as linking
+from safeguard.policy import context_window
 from safeguard.policy.batch_view import BatchView
 from safeguard.policy.events import Detector, MessageEvent, Outcome
 from safeguard.policy.idempotency import conflicting_field, request_digest
@@ -143,6 +145,9 @@ def decide_in_batch(view: BatchView, event: MessageEvent, flow: Flow) -> Outcome
     case_id = None
     if decision.action is Action.ESCALATE:
         case_id = _escalate(view, event, relations, decision, state, flow.on_escalation)
+    context_window.observe(
+        view.writing_session, event, risk=float(assessment.risk), flagged=bool(categories), case_id=case_id
+    )
     conversation.message_count += 1
     body = _record(view, event, decision, case_id)
     return Outcome(body, created=True, escalation_ids=[case_id] if case_id else [])
@@ -193,12 +198,31 @@ def _account_risk(
     changed = view.record_contacts(sender_id, relations.unconnected_minors)
     tracked = categories.intersection(settings.account_risk.repeated_signal_categories)
     changed |= view.record_signals(sender_id, event.conversation_id, sorted(tracked))
+    changed |= _link_script(view, event, relations, categories, settings)
     if not changed:
         return view.risk.get(sender_id) or AccountRisk(sender_id, 0.0, [])
     view.flush_inputs()
     account = accounts.refresh_account_risk(view.writing_session(), sender_id, settings)
     view.risk[sender_id] = account
     return account
+
+
+def _link_script(
+    view: BatchView, event: MessageEvent, relations: Relations, categories: set[str], settings: Settings
+) -> bool:
+    """Fingerprint a scripted sextortion/coercion message; True when it reaches enough children."""
+    limits = settings.account_risk
+    if not limits.script_linking_enabled or not linking.should_fingerprint(categories):
+        return False
+    result = linking.record_message(
+        view.writing_session(),
+        sender_id=event.sender_id,
+        recipient_ids=relations.recipients,
+        conversation_id=event.conversation_id,
+        text=event.text,
+        window_hours=limits.window_hours,
+    )
+    return result.children >= limits.script_linking_children
 
 
 def _escalate(
