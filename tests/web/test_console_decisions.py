@@ -62,3 +62,48 @@ def test_history_keeps_every_decision_and_deciding_clears_the_lease(console: Har
         case = session.get(CaseRow, case_id)
         assert case is not None and case.lease_until is None
         assert [a["decision"] for a in case.actions] == ["warn", "suspend"]
+
+
+def test_case_page_shows_context_reasons_stage_and_chart_above_decisions(console: Harness) -> None:
+    from safeguard.policy import context_window
+
+    context_window.RING.clear()
+    case_id = console.grooming_case(conv="ctx-1")
+    client = login(console, "rev")
+    page = client.get(f"/console/cases/{case_id}").text
+    assert '<svg class="risk-chart"' in page and "<polyline" in page
+    assert re.search(r'<li class="context-message flagged">\s*<span class="meta">adult-1', page)
+    assert '<span class="text">i am 12</span>' in page  # the child's reply is shown
+    assert 'class="reasons"' in page and "Stage:" in page
+    assert page.index('class="context"') < page.index('class="media"') < page.index('class="actions"')
+
+
+def test_a_closed_case_reopens_only_explicitly_with_a_reason(console: Harness) -> None:
+    from safeguard.evidence.audit import audit
+
+    case_id = console.grooming_case(conv="reopen-1")
+    client = login(console, "rev")
+    page = client.get(f"/console/cases/{case_id}").text
+    assert 'class="reopen"' not in page  # an open case offers no re-open
+    token = csrf(page)
+    decided = client.post(
+        f"/console/cases/{case_id}/decision", data={"decision": "dismiss", "csrf_token": token}
+    )
+    assert 'class="reopen"' in decided.text
+    refused = client.post(f"/console/cases/{case_id}/reopen", data={"reason": " ", "csrf_token": token})
+    assert refused.status_code == 400 and "say why" in refused.text
+    reopened = client.post(
+        f"/console/cases/{case_id}/reopen", data={"reason": "new report came in", "csrf_token": token}
+    )
+    assert "Case re-opened." in reopened.text and '<dd class="status">open</dd>' in reopened.text
+    again = client.post(f"/console/cases/{case_id}/reopen", data={"reason": "x", "csrf_token": token})
+    assert again.status_code == 400 and "only a closed case" in again.text
+    with session_scope(console.url) as session:
+        case = session.get(CaseRow, case_id)
+        assert case is not None and case.status == "open"
+        assert [(a["decision"], a["note"]) for a in case.actions] == [
+            ("dismiss", None),
+            ("reopened", "new report came in"),
+        ]
+        report = audit(session)
+    assert report.ok, report.findings

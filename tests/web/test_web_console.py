@@ -33,9 +33,7 @@ def test_wrong_password_and_missing_login_csrf(console: Harness) -> None:
         "/console/login", data={"username": "ghost", "password": "x" * 12, "csrf_token": csrf(wrong.text)}
     )
     assert unknown.status_code == 401
-    no_token = browser(console).post(
-        "/console/login", data={"username": "rev", "password": "x"}
-    )
+    no_token = browser(console).post("/console/login", data={"username": "rev", "password": "x"})
     assert no_token.status_code == 403
     # A known user's failure is audited; an unknown name writes nothing.
     assert [a for a, _ in _audit(console.url, "login_failed")] == ["console:rev"]
@@ -231,3 +229,33 @@ def test_sessions_expire(console: Harness) -> None:
         assert auth.load_session(session, token).username == "rev"
         assert auth.load_session(session, token, now=utcnow() + timedelta(hours=2)) is None
         assert auth.load_session(session, "not-a-token") is None
+
+
+def test_a_url_parameter_never_unblurs_and_only_the_audited_reveal_does(console: Harness) -> None:
+    sha = bank_benign_image(console.url)
+    case_id = console.media("adult-3", ["child-3"], sha, mid="img-3")["case_id"]
+    client = login(console, "rev")
+    for query in ("?revealed=1", "?revealed=1&item=0", "?revealed=true"):
+        page = client.get(f"/console/cases/{case_id}{query}")
+        assert 'class="media-item concealed"' in page.text and 'class="media-item revealed"' not in page.text
+    assert ("console:rev", case_id) not in _audit(console.url, "reveal_media")
+    shown = client.post(f"/console/cases/{case_id}/reveal", data={"item": "0", "csrf_token": csrf(page.text)})
+    assert 'class="media-item revealed"' in shown.text
+    assert _audit(console.url, "reveal_media").count(("console:rev", case_id)) == 1
+    # No media URL configured: nothing is drawn from the hash, the page says why.
+    assert "data:image/svg+xml" not in shown.text and "No media URL is configured" in shown.text
+
+
+def test_media_url_template_shows_the_real_file(console: Harness, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from safeguard.web.settings import ConsoleSettings
+
+    monkeypatch.setenv("SAFEGUARD_MEDIA_URL", "https://cdn.example/{sha256}?m={message_id}")
+    console.client.app.state.console_settings = ConsoleSettings()
+    sha = bank_benign_image(console.url)
+    case_id = console.media("adult-4", ["child-4"], sha, mid="img-4")["case_id"]
+    client = login(console, "rev")
+    token = csrf(client.get(f"/console/cases/{case_id}").text)
+    page = client.post(f"/console/cases/{case_id}/reveal", data={"item": "0", "csrf_token": token})
+    assert f'<img src="https://cdn.example/{sha}?m=img-4"' in page.text
+    assert "img-src 'self' data: https://cdn.example" in page.headers["content-security-policy"]
+    assert ("console:rev", case_id) in _audit(console.url, "reveal_media")

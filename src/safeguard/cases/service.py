@@ -31,9 +31,11 @@ from safeguard.cases.escalations import (
 )
 from safeguard.cases.models import CaseEscalation, CaseRow
 from safeguard.cases.queue import SORTS, QueueFilters, QueueItem, account_groups, case_priority, queue
+from safeguard.cases.reopening import reopen_case
 from safeguard.cases.views import (
     case_dict,
     contacts_with_children,
+    context_view,
     conversation_of,
     evidence_payloads,
     media_of,
@@ -82,6 +84,7 @@ __all__ = [
     "open_report",
     "queue",
     "record_reveal",
+    "reopen_case",
     "resolve",
     "set_legal_hold",
     "signals_of",
@@ -109,7 +112,6 @@ class CaseNotFound(SafeguardError):
     def __init__(self, case_id: str) -> None:
         self.case_id = case_id
         super().__init__(f"no case with id {case_id!r}")
-
 
 
 def resolve(session: Session, case_id: str) -> CaseRow:
@@ -488,6 +490,7 @@ def view_case(session: Session, settings: Settings, case_id: str, *, actor: str)
         ),
         "appeal_of": None,
     }
+    view.update(context_view(session, case, evidence))
     if case.appeal_of:
         view["appeal_of"] = case_dict(resolve(session, case.appeal_of))
     return view

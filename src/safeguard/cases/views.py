@@ -17,6 +17,7 @@ from safeguard.config import Settings
 from safeguard.core.clock import aware, utcnow
 from safeguard.core.types import Party
 from safeguard.evidence import chain
+from safeguard.policy import context_window
 from safeguard.policy.models import MessageDecisionRow
 from safeguard.policy.rules import is_minor
 from safeguard.text.categories import CATEGORY_SEVERITY
@@ -206,3 +207,22 @@ def contacts_with_children(session: Session, settings: Settings, account_id: str
 def top_tier(case: CaseRow) -> bool:
     """True for coercion, meeting or media-match cases."""
     return bool(set(case.categories or []) & TOP_TIER)
+
+
+def context_view(session: Session, case: CaseRow, evidence: list[dict]) -> dict:
+    """The stored context window, its risk chart, and the escalations' reasons and stage."""
+    messages = context_window.window_of(session, case.conversation_id)
+    reasons: list[dict] = []
+    stage = None
+    for record in evidence:
+        payload = record.get("payload") or {}
+        for reason in payload.get("reasons") or []:
+            if reason not in reasons:
+                reasons.append(reason)
+        stage = (payload.get("evidence") or {}).get("stage") or stage
+    return {
+        "context": messages,
+        "risk_chart": context_window.risk_chart(messages),
+        "reasons": reasons,
+        "stage": stage,
+    }

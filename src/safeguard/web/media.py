@@ -1,32 +1,37 @@
-"""How the case page shows a media item: the platform's file (``[console] media_url``)
-or, without one, a stand-in drawn from the hash."""
+"""How the case page shows a media item: the platform's file, fetched from the
+configured ``media_url`` template. Without one there is nothing to show: the console
+never draws a stand-in from the hash."""
 
 from __future__ import annotations
 
-import base64
+from datetime import datetime
 
 from safeguard.web.settings import ConsoleSettings
 
+PLACEHOLDERS = ("sha256", "md5", "pdq", "message_id")
 
-def media_src(item: dict, settings: ConsoleSettings) -> str:
-    """The img src of a media item: the configured media URL, else the hash drawn as a grid."""
+
+def media_src(item: dict, settings: ConsoleSettings) -> str | None:
+    """The img src of a media item from the ``media_url`` template, or None when none is set
+    (or the template names a placeholder this item lacks)."""
+    if not settings.media_url:
+        return None
     hashes = item.get("hashes") or {}
-    if settings.media_url:
-        try:
-            return settings.media_url.format(
-                sha256=hashes.get("sha256") or "", md5=hashes.get("md5") or "", pdq=hashes.get("pdq") or ""
-            )
-        except (KeyError, IndexError, ValueError):
-            pass
-    return hash_picture(hashes.get("pdq") or hashes.get("sha256") or "")
+    values = {name: str(hashes.get(name) or "") for name in ("sha256", "md5", "pdq")}
+    values["message_id"] = str(item.get("message_id") or "")
+    try:
+        return settings.media_url.format(**values)
+    except (KeyError, IndexError, ValueError):
+        return None
 
 
-def hash_picture(hex_digest: str) -> str:
-    """A data: URI drawing the hash's bits as a grid (a stand-in when no media URL is configured)."""
-    bits = "".join(f"{int(c, 16):04b}" for c in hex_digest if c in "0123456789abcdef")[:256]
-    size = 16
-    cells = "".join(
-        f'<rect x="{i % size}" y="{i // size}" width="1" height="1"/>' for i, b in enumerate(bits) if b == "1"
-    )
-    svg = f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {size} {size}">{cells}</svg>'
-    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
+def revealed_items(timeline: list[dict], actor: str, *, since: datetime) -> set[int]:
+    """Media items ``actor`` revealed in this login session: only audited reveals show a file."""
+    shown = set()
+    for record in timeline:
+        payload = record.get("payload") or {}
+        if record["action"] != "reveal_media" or record["actor"] != actor or record.get("purged"):
+            continue
+        if isinstance(payload.get("item"), int) and datetime.fromisoformat(record["at"]) >= since:
+            shown.add(payload["item"])
+    return shown

@@ -33,7 +33,7 @@ from safeguard.service.container import Services
 from safeguard.text.categories import CATEGORIES
 from safeguard.web import auth, decisions, queue_view
 from safeguard.web.login import ConsoleLogin
-from safeguard.web.media import media_src
+from safeguard.web.media import media_src, revealed_items
 from safeguard.web.settings import ConsoleSettings
 
 SESSION_COOKIE = "sg_console"
@@ -47,6 +47,7 @@ STATUS_MESSAGES = {
     "legal_hold_placed": "Legal hold placed.",
     "legal_hold_lifted": "Legal hold lifted.",
     "media_revealed": "Media item revealed (recorded in the audit log).",
+    "case_reopened": "Case re-opened.",
 }
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -313,18 +314,6 @@ def case_page(request: Request, case_id: str) -> Response:
     )
 
 
-def revealed_items(timeline: list[dict], actor: str, *, since: datetime) -> set[int]:
-    """Media items ``actor`` revealed in this login session: only audited reveals show a file."""
-    shown = set()
-    for record in timeline:
-        payload = record.get("payload") or {}
-        if record["action"] != "reveal_media" or record["actor"] != actor or record.get("purged"):
-            continue
-        if isinstance(payload.get("item"), int) and datetime.fromisoformat(record["at"]) >= since:
-            shown.add(payload["item"])
-    return shown
-
-
 def _back(case_id: str, code: str, anchor: str = "") -> RedirectResponse:
     """Back to the case page with a fixed status message (see STATUS_MESSAGES)."""
     return RedirectResponse(f"/console/cases/{case_id}?msg={code}{anchor}", status_code=303)
@@ -366,6 +355,9 @@ async def _case_action(request: Request, case_id: str, action: str) -> Response:
                     note=form.get("note") or None,
                 )
                 return _back(case.id, "decision_recorded")
+            if action == "reopen":
+                cases.reopen_case(session, case, actor=user.actor, reason=form.get("reason", ""))
+                return _back(case.id, "case_reopened")
             if action == "note":
                 cases.add_note(
                     session, services.settings, case.id, actor=user.actor, text=form.get("text", "")
@@ -495,3 +487,8 @@ def audit_page(request: Request) -> Response:
             for r in records
         ]
     return render(request, "audit.html", user=user, report=report, rows=rows, now=datetime.now(UTC))
+
+
+from safeguard.web import account_page  # noqa: E402  (its page is on this router)
+
+account_page.register(router)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from limits import parse_many
-from pydantic import Field, field_validator
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -12,16 +12,21 @@ class ConsoleSettings(BaseSettings):
 
     ``media_url`` is a template on the platform's own media store, e.g.
     ``https://media.internal/by-hash/{sha256}``; Safeguard never stores media.
-    Without it the console shows a rendering of the PDQ hash instead.
+    Without it the console shows no image (never a picture of the hash).
 
     Login limits are `limits` strings (``"5/minute; 10 per 10 minutes"``): each
     tier is a moving window, so a guesser who keeps going waits longer each tier.
     """
 
-    model_config = SettingsConfigDict(env_prefix="SAFEGUARD_CONSOLE_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="SAFEGUARD_CONSOLE_", extra="ignore", populate_by_name=True)
 
     session_hours: float = 8.0
-    media_url: str | None = None
+    media_url: str | None = Field(
+        None,
+        validation_alias=AliasChoices("SAFEGUARD_CONSOLE_MEDIA_URL", "SAFEGUARD_MEDIA_URL"),
+        description="where reviewers' browsers fetch a matched file: a template with {sha256}, "
+        "{md5}, {pdq} or {message_id}, e.g. https://cdn.example/by-hash/{sha256}",
+    )
     secure_cookies: bool = Field(
         True,
         description="mark cookies Secure (sent over HTTPS and to loopback only); "
