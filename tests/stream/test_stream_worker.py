@@ -238,7 +238,7 @@ def test_publish_command_partitions_a_jsonl_file(redis_url: str, tmp_path: Path)
         app, ["publish", str(source), "--stream", redis_url, "--prefix", "t8", "--partitions", "3"]
     )
     assert result.exit_code == 0, result.output
-    assert "published 9 events" in result.output
+    assert "published 9, rejected 0" in result.output
     client = redis.Redis.from_url(redis_url, decode_responses=True)
     layout = StreamLayout("t8", partitions=3)
     assert sum(client.xlen(s) for s in layout.streams()) == 9

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import signal
 import threading
 from pathlib import Path
@@ -81,32 +80,37 @@ def publish(
     prefix: Annotated[str, typer.Option(help="key prefix")] = "safeguard",
     max_backlog: Annotated[int, typer.Option(help="wait while a partition holds this many entries")] = 100_000,
     timeout: Annotated[float, typer.Option(help="give up after waiting this long for room")] = 30.0,
+    strict: Annotated[bool, typer.Option(help="publish nothing if any line is invalid")] = False,
 ) -> None:
-    """Add message events to the partition streams, with back-pressure."""
+    """Add message events to the partition streams, with back-pressure.
+
+    Each line is validated exactly as the worker will; invalid lines are reported on
+    stderr with their line number and field, and skipped (``--strict``: nothing is published).
+    """
     import redis
 
-    from safeguard.stream import EventProducer, StreamLayout, encode_message
+    from safeguard.stream import EventProducer, StreamLayout
+    from safeguard.stream.events import InvalidEvent, message_fields_from_line
 
-    client = redis.Redis.from_url(stream, decode_responses=True)
-    producer = EventProducer(client, StreamLayout(prefix, partitions), max_backlog=max_backlog, timeout=timeout)
-    chunk: list[dict[str, str]] = []
-    total = 0
+    valid: list[dict[str, str]] = []
+    rejected = 0
     with input_path.open(encoding="utf-8") as handle:
         for lineno, line in enumerate(handle, 1):
             if not line.strip():
                 continue
             try:
-                body = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputError(f"not valid JSON ({exc.msg})", path=str(input_path), line=lineno) from None
-            if not isinstance(body, dict) or "conversation_id" not in body:
-                raise InputError("missing", path=str(input_path), line=lineno, field="conversation_id")
-            chunk.append(encode_message(body))
-            if len(chunk) >= 500:
-                total += len(producer.publish_fields(chunk))
-                chunk = []
-    total += len(producer.publish_fields(chunk))
-    typer.echo(f"published {total} events")
+                valid.append(message_fields_from_line(line))
+            except InvalidEvent as exc:
+                rejected += 1
+                typer.echo(f"{input_path}:{lineno}: field '{exc.field}': rejected: {exc}", err=True)
+    if strict and rejected:
+        raise InputError(f"{rejected} invalid line(s); nothing published (--strict)", path=str(input_path))
+    client = redis.Redis.from_url(stream, decode_responses=True)
+    producer = EventProducer(client, StreamLayout(prefix, partitions), max_backlog=max_backlog, timeout=timeout)
+    total = 0
+    for start in range(0, len(valid), 500):
+        total += len(producer.publish_fields(valid[start : start + 500]))
+    typer.echo(f"published {total}, rejected {rejected}")
 
 
 app.command(name="backfill")(backfill_command)

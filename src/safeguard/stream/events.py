@@ -20,7 +20,11 @@ KINDS = ("message", "media")
 
 
 class InvalidEvent(ValueError):
-    """An entry that can never be decided (dead-lettered at once)."""
+    """An entry that can never be decided (dead-lettered at once), naming the field."""
+
+    def __init__(self, message: str, *, field: str = "data") -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class MediaEventIn(MediaHashesBody):
@@ -81,17 +85,17 @@ def partition_key(fields: dict[str, str]) -> str:
     return str(body.get("conversation_id", ""))
 
 
-def _first_error(exc: ValidationError) -> str:
+def _first_error(exc: ValidationError) -> InvalidEvent:
     first = exc.errors()[0]
     field = ".".join(str(p) for p in first["loc"]) or "data"
-    return f"field '{field}': {first['msg']}"
+    return InvalidEvent(f"field '{field}': {first['msg']}", field=field)
 
 
 def decode_event(fields: dict[str, str]) -> StreamEvent:
     """Validate an entry; raises ``InvalidEvent`` with a one-line reason."""
     kind = fields.get("kind")
     if kind not in KINDS:
-        raise InvalidEvent(f"field 'kind': expected one of {', '.join(KINDS)}, got {kind!r}")
+        raise InvalidEvent(f"field 'kind': expected one of {', '.join(KINDS)}, got {kind!r}", field="kind")
     raw = fields.get("data")
     if raw is None:
         raise InvalidEvent("field 'data': missing")
@@ -101,9 +105,23 @@ def decode_event(fields: dict[str, str]) -> StreamEvent:
         else:
             media = MediaEventIn.model_validate_json(raw)
     except ValidationError as exc:
-        raise InvalidEvent(_first_error(exc)) from None
+        raise _first_error(exc) from None
     if kind == "media":
         if not (media.pdq or media.md5 or media.sha256):
-            raise InvalidEvent("field 'pdq': give at least one of pdq, md5, sha256")
+            raise InvalidEvent("field 'pdq': give at least one of pdq, md5, sha256", field="pdq")
         return StreamEvent("media", media.event_id, media.sender_id, media=media)
     return StreamEvent("message", body.message_id, body.conversation_id, message=body.to_event())
+
+
+def message_fields_from_line(line: str) -> dict[str, str]:
+    """Stream fields of one JSONL line (a ``POST /v1/messages`` body), validated exactly
+    as the worker's :func:`decode_event` will; raises ``InvalidEvent`` naming the field."""
+    try:
+        body = json.loads(line)
+    except ValueError as exc:
+        raise InvalidEvent(f"not valid JSON ({exc})", field="body") from None
+    if not isinstance(body, dict):
+        raise InvalidEvent("expected a JSON object", field="body")
+    fields = encode_message(body)
+    decode_event(fields)
+    return fields

@@ -60,8 +60,14 @@ def cache_dir() -> Path:
 def distil_token_vectors(batch: int = 1024) -> np.ndarray:
     """Every vocabulary token's vector: the model's mean-pooled output for ``[CLS] t [SEP]``."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     import torch
     from transformers import AutoModel, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
 
     model_dir = _model_dir()
     tokenizer = AutoTokenizer.from_pretrained(model_dir)

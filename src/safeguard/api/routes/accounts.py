@@ -10,11 +10,13 @@ from safeguard.accounts import service as accounts
 from safeguard.accounts.keys import KeyInfo
 from safeguard.api.deps import Services, get_services, require
 from safeguard.api.schemas.accounts import AccountIn, AccountOut, AccountRiskOut, ConnectionsOut
-from safeguard.api.schemas.common import ErrorOut
+from safeguard.api.schemas.common import ErrorOut, error_responses
 from safeguard.core.types import Party
 from safeguard.policy.rules import connections_visibility, location_visibility
 
-router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
+router = APIRouter(
+    prefix="/v1/accounts", tags=["accounts"], responses=error_responses(401, 403, 413, 422, 429)
+)
 AccountId = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f]+$")]
 ViewerId = Annotated[
     str | None,

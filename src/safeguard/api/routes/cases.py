@@ -20,10 +20,10 @@ from safeguard.api.schemas.cases import (
     QueueOut,
     UserReportIn,
 )
-from safeguard.api.schemas.common import ErrorOut
+from safeguard.api.schemas.common import ErrorOut, error_responses
 from safeguard.cases import service as cases
 
-router = APIRouter(prefix="/v1", tags=["cases"])
+router = APIRouter(prefix="/v1", tags=["cases"], responses=error_responses(401, 403, 413, 422, 429))
 CaseId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 NOT_FOUND = {404: {"model": ErrorOut, "description": "no such case"}, 400: {"model": ErrorOut}}
 

@@ -16,11 +16,11 @@ from safeguard.api.schemas.accounts import (
     SuggestionsIn,
     SuggestionsOut,
 )
-from safeguard.api.schemas.common import ErrorOut
+from safeguard.api.schemas.common import ErrorOut, error_responses
 from safeguard.errors import InputError
 from safeguard.policy.rules import filter_suggestions
 
-router = APIRouter(prefix="/v1", tags=["connections"])
+router = APIRouter(prefix="/v1", tags=["connections"], responses=error_responses(401, 403, 413, 422, 429))
 PathId = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f]+$")]
 BAD = {400: {"model": ErrorOut, "description": "invalid pair"}}
 

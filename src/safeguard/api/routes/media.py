@@ -19,12 +19,12 @@ from starlette.formparsers import MultiPartException, MultiPartParser
 from safeguard.accounts.keys import KeyInfo
 from safeguard.api.deps import Services, get_services, require
 from safeguard.api.responses import JSON
-from safeguard.api.schemas.common import ErrorOut
+from safeguard.api.schemas.common import ErrorOut, error_responses
 from safeguard.api.schemas.media import MediaDecisionOut, MediaHashesIn
 from safeguard.errors import InputError
 from safeguard.policy.media import decide_media
 
-router = APIRouter(prefix="/v1", tags=["media"])
+router = APIRouter(prefix="/v1", tags=["media"], responses=error_responses(401, 403, 413, 422, 429))
 
 _REQUEST_BODY = {
     "required": True,

@@ -10,10 +10,11 @@ from fastapi.responses import Response
 from safeguard.accounts.keys import KeyInfo
 from safeguard.api.deps import Services, get_services, require
 from safeguard.api.responses import JSON
+from safeguard.api.schemas.common import ErrorOut, error_responses
 from safeguard.api.schemas.messages import MessageDecisionOut, MessageIn
 from safeguard.errors import ConflictError, InputError
 
-router = APIRouter(prefix="/v1", tags=["messages"])
+router = APIRouter(prefix="/v1", tags=["messages"], responses=error_responses(401, 403, 413, 422, 429))
 
 
 def check_message(services: Services, body: MessageIn) -> None:
@@ -67,8 +68,14 @@ async def answer_message(services: Services, body: MessageIn) -> tuple[dict, dic
     summary="Decide one message",
     responses={
         200: {"headers": {"Idempotent-Replay": {"schema": {"type": "string"}}}},
-        409: {"description": "the message's key (conversation_id, message_id) was used for another request"},
-        429: {"description": "the API key or the sender account is over its rate limit (see Retry-After)"},
+        409: {
+            "model": ErrorOut,
+            "description": "the message's key (conversation_id, message_id) was used for another request",
+        },
+        429: {
+            "model": ErrorOut,
+            "description": "the API key or the sender account is over its rate limit (see Retry-After)",
+        },
     },
 )
 async def post_message(

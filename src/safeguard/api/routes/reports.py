@@ -13,12 +13,13 @@ from safeguard.api.deps import Services, get_services, require
 from safeguard.api.responses import JSON
 from safeguard.api.routes.cases import NOT_FOUND, CaseId, actor_of, not_found
 from safeguard.api.schemas.cases import VerifyOut
+from safeguard.api.schemas.common import error_responses
 from safeguard.cases.service import CaseNotFound
 from safeguard.errors import InputError
 from safeguard.evidence.audit import audit_configured
 from safeguard.reports import context, cybertipline, nca, transparency
 
-router = APIRouter(prefix="/v1", tags=["reports"])
+router = APIRouter(prefix="/v1", tags=["reports"], responses=error_responses(401, 403, 413, 422, 429))
 
 
 @router.get(
