@@ -110,3 +110,43 @@ def test_api_formats_and_bad_range(scenario: Scenario) -> None:
         "/v1/reports/transparency", params={"from": today, "to": "2000-01-01"}, headers=h.auth("review")
     )
     assert bad.status_code == 422 and bad.json()["field"] == "to"  # like every bad query parameter
+
+
+def test_sextortion_count_and_median_time_to_first_decision(scenario: Scenario) -> None:
+    import json
+
+    h = scenario.harness
+    _decide(scenario, scenario.grooming, "ban")
+    _decide(scenario, scenario.media, "dismiss")
+    now = utcnow()
+    first = {"decision": "escalate", "by": "r1", "at": (now - timedelta(hours=7)).isoformat(), "note": ""}
+    second = {"decision": "ban", "by": "r2", "at": (now - timedelta(hours=1)).isoformat(), "note": ""}
+    with session_scope(h.url) as session:
+        session.execute(
+            text(
+                "UPDATE cases SET created_at = :c, categories = :cat, actions = :a, decided_at = :d"
+                " WHERE id = :id"
+            ),
+            {
+                "c": now - timedelta(hours=10),
+                "cat": json.dumps(["sextortion", "coercion"]),
+                "a": json.dumps([first, second]),
+                "d": now - timedelta(hours=1),
+                "id": scenario.grooming,
+            },
+        )
+    today = date.today()
+    with session_scope(h.url) as session:
+        stats = transparency.compute(
+            session, h.settings, today - timedelta(days=1), today + timedelta(days=1)
+        )
+        kind = session.execute(
+            text("SELECT kind FROM cases WHERE id = :id"), {"id": scenario.grooming}
+        ).scalar()
+    assert stats.sextortion_cases == 1
+    assert abs(stats.median_action_hours_by_kind[kind] - 3.0) < 0.1
+    assert all(v is not None and v >= 0 for v in stats.median_action_hours_by_kind.values())
+    rows = list(csv.reader(io.StringIO(transparency.to_csv(stats))))
+    assert ["sextortion_cases", "", "1"] in rows
+    assert any(r[0] == "median_hours_to_action" and r[1] == kind for r in rows)
+    assert "Sextortion cases: <strong>1</strong>" in transparency.to_html(stats)

@@ -78,6 +78,8 @@ def report_cybertipline(case_id: CaseIdArg, out: OutOpt = None) -> None:
 
     with _case_report(case_id, "cybertipline") as ctx:
         document = cybertipline.to_xml(ctx)
+    for warning in cybertipline.warnings():
+        typer.echo(f"warning: {warning}", err=True)
     _emit(document, out)
 
 

@@ -11,6 +11,7 @@ described by their hashes only: Safeguard never keeps media.
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 
 from safeguard.reports.context import ReportContext
@@ -22,6 +23,90 @@ CHILD_PORNOGRAPHY = "Child Pornography (possession, manufacture, and distributio
 INDUSTRY_CLASSES = ("A1", "A2", "B1", "B2")
 REQUIRED_SECTIONS = ("incidentSummary", "internetDetails", "reporter", "personOrUserReported")
 REQUIRED_FILE_FIELDS = ("fileViewedByEsp", "publiclyAvailable", "originalFileHash")
+
+
+SEXTORTION = "sextortion"
+PLACEHOLDER_WARNING = (
+    "reporter details are the placeholder defaults; set SAFEGUARD_REPORTER_ORG, "
+    "SAFEGUARD_REPORTER_EMAIL and the other SAFEGUARD_REPORTER_* variables before submitting"
+)
+_PAYMENT_PATTERNS = (
+    (
+        "amount",
+        re.compile(
+            r"[$£€]\s?\d[\d,]*(?:\.\d{1,2})?"
+            r"|\b\d[\d,]*(?:\.\d{1,2})?\s?(?:dollars|usd|pounds|gbp|euros?|btc|eth|usdt)\b",
+            re.I,
+        ),
+    ),
+    ("cashapp", re.compile(r"(?<![\w$])\$[A-Za-z][A-Za-z0-9_]{1,20}\b")),
+    ("paypal", re.compile(r"\bpaypal(?:\.me)?[/ :]+@?([A-Za-z0-9_.\-@]{2,64})", re.I)),
+    (
+        "gift_card",
+        re.compile(
+            r"\b(?:(?:steam|amazon|apple|itunes|google\s?play|xbox|psn|roblox)\s)?gift\s?cards?\b", re.I
+        ),
+    ),
+    ("bitcoin", re.compile(r"\b(?:bc1[a-z0-9]{20,60}|[13][a-km-zA-HJ-NP-Z1-9]{25,34})\b")),
+    ("ethereum", re.compile(r"\b0x[a-fA-F0-9]{40}\b")),
+)
+
+
+def is_placeholder(reporter: Reporter) -> bool:
+    """True while any contact detail is still the shipped example default."""
+    defaults = Reporter.model_fields
+    return any(
+        getattr(reporter, name) == defaults[name].default for name in ("org", "email", "url", "service")
+    )
+
+
+def warnings(reporter: Reporter | None = None) -> list[str]:
+    """Problems an operator must fix before the report is submitted."""
+    return [PLACEHOLDER_WARNING] if is_placeholder(reporter or Reporter()) else []
+
+
+def is_sextortion(context: ReportContext) -> bool:
+    """True when the case's categories, stage or signals name sextortion."""
+    case = context.case
+    if SEXTORTION in (case.categories or []) or getattr(case, "stage", None) == SEXTORTION:
+        return True
+    return any(s.get("category") == SEXTORTION or s.get("stage") == SEXTORTION for s in context.signals)
+
+
+def payment_identifiers(text: str) -> list[tuple[str, str]]:
+    """(kind, value) pairs for amounts and payment handles in evidence text, de-duplicated."""
+    found: list[tuple[str, str]] = []
+    for kind, pattern in _PAYMENT_PATTERNS:
+        for match in pattern.finditer(text):
+            value = (match.group(1) if match.groups() else match.group(0)).strip()
+            if kind == "cashapp" and re.fullmatch(r"\$\d.*", value):
+                continue
+            if (kind, value) not in found:
+                found.append((kind, value))
+    return found
+
+
+def _evidence_text(context: ReportContext) -> str:
+    parts = [str(s.get("excerpt") or "") for s in context.signals]
+    for record in context.evidence:
+        payload = record.get("payload") or {}
+        for key in ("text", "excerpt"):
+            if isinstance(payload.get(key), str):
+                parts.append(payload[key])
+        for message in payload.get("context", []) or []:
+            if isinstance(message, dict) and isinstance(message.get("text"), str):
+                parts.append(message["text"])
+    return "\n".join(parts)
+
+
+def sextortion_info(context: ReportContext) -> str:
+    """The additionalInfo sentence on the financial demand and payment identifiers."""
+    identifiers = payment_identifiers(_evidence_text(context))
+    line = "Sextortion: threats to distribute images of the child"
+    if not identifiers:
+        return line + "; no payment identifiers found in the evidence."
+    listed = ", ".join(f"{kind} {value}" for kind, value in identifiers)
+    return line + f" with a financial demand. Payment identifiers: {listed}."
 
 
 def _sub(parent: ET.Element, tag: str, text: object | None = None, **attrs: str) -> ET.Element:
@@ -36,7 +121,9 @@ def _bool(value: bool) -> str:
 
 
 def incident_type(context: ReportContext) -> str:
-    """Child pornography for media matches, online enticement for grooming."""
+    """Child pornography for media matches, online enticement for grooming and sextortion."""
+    if is_sextortion(context):
+        return ENTICEMENT
     return CHILD_PORNOGRAPHY if context.is_media else ENTICEMENT
 
 
@@ -62,7 +149,10 @@ def build(context: ReportContext, reporter: Reporter | None = None) -> ET.Elemen
     """The report document for one case."""
     reporter = reporter or Reporter()
     case = context.case
-    root = ET.Element("cyberTiplineReport", {"caseId": case.id, "generator": "safeguard"})
+    attrs = {"caseId": case.id, "generator": "safeguard"}
+    if is_placeholder(reporter):
+        attrs["reporterPlaceholder"] = "true"
+    root = ET.Element("cyberTiplineReport", attrs)
     report = _sub(root, "report")
 
     summary = _sub(report, "incidentSummary")
@@ -118,6 +208,8 @@ def build(context: ReportContext, reporter: Reporter | None = None) -> ET.Elemen
     if case.categories:
         lines.append("Signal categories: " + ", ".join(case.categories) + ".")
     lines.append(f"Risk score {case.risk:.2f}; surface {case.surface}.")
+    if is_sextortion(context):
+        lines.append(sextortion_info(context))
     if case.reason:
         lines.append(f"User report reason: {case.reason}.")
     if case.decision:

@@ -60,6 +60,8 @@ class Stats:
     action_hours: dict = field(default_factory=dict)
     automated_decided: int = 0
     automated_confirmed: int = 0
+    sextortion_cases: int = 0
+    median_action_hours_by_kind: dict = field(default_factory=dict)
 
     @property
     def automated_precision(self) -> float | None:
@@ -87,6 +89,11 @@ class Stats:
             ("hours_to_first_review", k, "" if v is None else v) for k, v in self.first_review_hours.items()
         ]
         out += [("hours_to_action", k, "" if v is None else v) for k, v in self.action_hours.items()]
+        out.append(("sextortion_cases", "", self.sextortion_cases))
+        out += [
+            ("median_hours_to_action", k, "" if v is None else v)
+            for k, v in sorted(self.median_action_hours_by_kind.items())
+        ]
         out += [
             ("automated_flags_decided", "", self.automated_decided),
             ("automated_flags_confirmed", "", self.automated_confirmed),
@@ -124,12 +131,29 @@ def _bounds(start: date, end: date) -> tuple[datetime, datetime]:
     )
 
 
+def first_decision_at(case: CaseRow) -> datetime | None:
+    """When the case was first acted on: the earliest decision's time, else ``decided_at``."""
+    for item in case.actions or []:
+        value = item.get("at")
+        if isinstance(value, str):
+            try:
+                return aware(datetime.fromisoformat(value))
+            except ValueError:
+                continue
+    return aware(case.decided_at) if case.decided_at is not None else None
+
+
+def _median(values: list[float]) -> float | None:
+    return round(float(np.median(np.asarray(values, dtype=float))), 3) if values else None
+
+
 def compute(session: Session, settings: Settings, start: date, end: date) -> Stats:
     """Statistics over cases opened from ``start`` to ``end`` inclusive (reads only)."""
     lo, hi = _bounds(start, end)
     stats = Stats(start, end)
     first_review: list[float] = []
     action: list[float] = []
+    action_by_kind: dict[str, list[float]] = {}
     for case in session.execute(
         select(CaseRow).where(CaseRow.created_at >= lo, CaseRow.created_at < hi, CaseRow.kind != "appeal")
     ).scalars():
@@ -144,6 +168,11 @@ def compute(session: Session, settings: Settings, start: date, end: date) -> Sta
             first_review.append((aware(case.first_reviewed_at) - created).total_seconds() / 3600)
         if case.decided_at is not None:
             action.append((aware(case.decided_at) - created).total_seconds() / 3600)
+        if "sextortion" in (case.categories or []):
+            stats.sextortion_cases += 1
+        acted = first_decision_at(case)
+        if acted is not None:
+            action_by_kind.setdefault(case.kind, []).append((acted - created).total_seconds() / 3600)
         decisions = [a.get("decision") for a in case.actions or []]
         if decisions:
             stats.by_decision[decisions[0]] += 1
@@ -152,6 +181,7 @@ def compute(session: Session, settings: Settings, start: date, end: date) -> Sta
                 stats.automated_confirmed += decisions[0] != "dismiss"
     stats.first_review_hours = _percentiles(first_review)
     stats.action_hours = _percentiles(action)
+    stats.median_action_hours_by_kind = {kind: _median(v) for kind, v in sorted(action_by_kind.items())}
     return stats
 
 
@@ -222,6 +252,7 @@ td, th {{ border: 1px solid #ccd; padding: 4px 8px; text-align: left; font-size:
 <body>
 <h1>{html.escape(title)}</h1>
 <p>Period: {period}. Cases opened: <strong>{stats.total}</strong>.</p>
+<p class="kpi">Sextortion cases: <strong>{stats.sextortion_cases}</strong></p>
 <p class="kpi">Automated flags confirmed by reviewers: <strong>{share}</strong>
 ({stats.automated_confirmed} of {stats.automated_decided} decided)</p>
 <div class="charts">{"".join(charts)}</div>
