@@ -11,6 +11,7 @@ path by default, ``embeddings=True`` for the nearest-example stage) and writes
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +19,8 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
 from safeguard.backfill.score import DetectorSpec, score_batches, score_conversation
+
+PROGRESS_UNITS = {"local": "messages", "spark": "tasks"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,15 +51,24 @@ class BackfillSummary:
 
 
 def run_backfill(
-    input_path: Path, output: Path, *, engine: str = "spark", options: BackfillOptions | None = None
+    input_path: Path,
+    output: Path,
+    *,
+    engine: str = "spark",
+    options: BackfillOptions | None = None,
+    on_progress: Callable[[int], None] | None = None,
 ) -> BackfillSummary:
-    """Run the job on ``engine`` (``spark`` or ``local``) and summarise what it wrote."""
+    """Run the job on ``engine`` (``spark`` or ``local``) and summarise what it wrote.
+
+    ``on_progress`` is called with a running count: messages scored (``local``) or
+    Spark tasks completed (``spark``, see ``PROGRESS_UNITS``).
+    """
     options = options or BackfillOptions()
     started = time.perf_counter()
     if engine == "local":
         from safeguard.backfill.local import run_local
 
-        run_local(input_path, output, options.detector, options.input_format)
+        run_local(input_path, output, options.detector, options.input_format, on_progress)
     else:
         from safeguard.backfill.spark import run_spark
 
@@ -67,6 +79,7 @@ def run_backfill(
             options.input_format,
             master=options.master,
             shuffle_partitions=options.shuffle_partitions,
+            on_progress=on_progress,
         )
     seconds = time.perf_counter() - started
     conversations = ds.dataset(str(output / "conversations"), format="parquet").to_table(
@@ -83,6 +96,7 @@ def run_backfill(
 
 
 __all__ = [
+    "PROGRESS_UNITS",
     "BackfillOptions",
     "BackfillSummary",
     "DetectorSpec",

@@ -8,6 +8,7 @@ memory is about the archive's uncompressed size.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pyarrow as pa
@@ -24,6 +25,8 @@ from safeguard.backfill.score import (
     score_batches,
 )
 from safeguard.ingest import read_jsonl
+
+SCORE_CHUNK = 8192
 
 ACCOUNT_SCHEMA = pa.schema(
     [
@@ -58,8 +61,9 @@ def read_archive(path: Path, input_format: str = "auto") -> pa.Table:
 def sort_for_scoring(table: pa.Table) -> pa.Table:
     """Conversation-contiguous, each in ``sent_at`` (missing first) then archive order."""
     table = table.append_column(SORT_COLUMN, pc.fill_null(table.column("sent_at"), ""))
-    return table.sort_by([("conversation_id", "ascending"), (SORT_COLUMN, "ascending"),
-                          (ORDER_COLUMN, "ascending")])
+    return table.sort_by(
+        [("conversation_id", "ascending"), (SORT_COLUMN, "ascending"), (ORDER_COLUMN, "ascending")]
+    )
 
 
 def account_table(conversations: pa.Table) -> pa.Table:
@@ -80,8 +84,14 @@ def account_table(conversations: pa.Table) -> pa.Table:
         }
     )
     grouped = exploded.group_by("sender_id").aggregate(
-        [("score", "max"), ("score", "mean"), ("score", "count"), ("flagged", "sum"),
-         ("groomer", "sum"), ("messages", "sum")]
+        [
+            ("score", "max"),
+            ("score", "mean"),
+            ("score", "count"),
+            ("flagged", "sum"),
+            ("groomer", "sum"),
+            ("messages", "sum"),
+        ]
     )
     table = pa.table(
         {
@@ -104,10 +114,19 @@ def _write(table: pa.Table, directory: Path) -> None:
     pq.write_table(table, directory / "part-00000.parquet")
 
 
-def run_local(input_path: Path, output: Path, spec: DetectorSpec, input_format: str = "auto") -> None:
-    """Score the archive in this process; writes ``conversations/`` and ``accounts/``."""
+def run_local(
+    input_path: Path,
+    output: Path,
+    spec: DetectorSpec,
+    input_format: str = "auto",
+    on_progress: Callable[[int], None] | None = None,
+) -> None:
+    """Score the archive in this process; writes ``conversations/`` and ``accounts/``.
+
+    ``on_progress`` is called with the number of messages scored so far.
+    """
     table = sort_for_scoring(read_archive(input_path, input_format))
-    batches = score_batches(table.to_batches(max_chunksize=8192), spec)
+    batches = score_batches(table.to_batches(max_chunksize=SCORE_CHUNK), spec, on_progress)
     conversations = pa.Table.from_batches(list(batches), schema=CONVERSATION_SCHEMA)
     _write(conversations, output / "conversations")
     _write(account_table(conversations), output / "accounts")

@@ -9,7 +9,7 @@ streaming ``ConversationState`` exactly as ``safeguard scan`` and the API do.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -99,12 +99,20 @@ def _messages(batch: pa.RecordBatch) -> Iterator[Message]:
         )
 
 
-def score_batches(batches: Iterable[pa.RecordBatch], spec: DetectorSpec) -> Iterator[pa.RecordBatch]:
-    """Score sorted, conversation-contiguous message batches; yields conversation rows."""
+def score_batches(
+    batches: Iterable[pa.RecordBatch],
+    spec: DetectorSpec,
+    on_progress: Callable[[int], None] | None = None,
+) -> Iterator[pa.RecordBatch]:
+    """Score sorted, conversation-contiguous message batches; yields conversation rows.
+
+    ``on_progress`` is called after each input batch with the number of messages read so far.
+    """
     detector = spec.load()
     rows: list[dict] = []
     current: str | None = None
     messages: list[Message] = []
+    read = 0
     for batch in batches:
         for message in _messages(batch):
             if message.conversation_id != current:
@@ -112,6 +120,9 @@ def score_batches(batches: Iterable[pa.RecordBatch], spec: DetectorSpec) -> Iter
                     rows.append(score_conversation(detector, current, messages))
                 current, messages = message.conversation_id, []
             messages.append(message)
+        read += batch.num_rows
+        if on_progress is not None:
+            on_progress(read)
         if len(rows) >= OUTPUT_BATCH:
             yield pa.RecordBatch.from_pylist(rows, schema=CONVERSATION_SCHEMA)
             rows = []

@@ -10,8 +10,11 @@ loads the detector once (``load_detector`` is cached per process).
 from __future__ import annotations
 
 import os
+import secrets
 import sys
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pyarrow as pa
@@ -27,6 +30,7 @@ from safeguard.backfill.score import (
 )
 
 ARROW_BATCH = 10_000
+WATCH_SECONDS = 0.5
 
 
 def _has_pandas() -> bool:
@@ -43,12 +47,14 @@ def _batches_in(rows: Iterator, columns: list[str]) -> Iterator[pa.RecordBatch]:
     for row in rows:
         chunk.append(tuple(row))
         if len(chunk) >= ARROW_BATCH:
-            yield pa.RecordBatch.from_arrays([pa.array(c, pa.string()) for c in zip(*chunk, strict=True)],
-                                             names=columns)
+            yield pa.RecordBatch.from_arrays(
+                [pa.array(c, pa.string()) for c in zip(*chunk, strict=True)], names=columns
+            )
             chunk = []
     if chunk:
-        yield pa.RecordBatch.from_arrays([pa.array(c, pa.string()) for c in zip(*chunk, strict=True)],
-                                         names=columns)
+        yield pa.RecordBatch.from_arrays(
+            [pa.array(c, pa.string()) for c in zip(*chunk, strict=True)], names=columns
+        )
 
 
 def _rows_out(batches: Iterator[pa.RecordBatch]) -> Iterator[tuple]:  # type: ignore[type-arg]
@@ -90,6 +96,52 @@ def spark_session(master: str | None = None, shuffle_partitions: int | None = No
     return session
 
 
+@contextmanager
+def watch_tasks(session, on_progress: Callable[[int], None] | None) -> Iterator[None]:  # type: ignore[no-untyped-def]
+    """While the block runs, report its jobs' completed Spark tasks to ``on_progress`` (driver side).
+
+    The block's jobs run in their own job group; a thread polls the status tracker
+    every ``WATCH_SECONDS`` and once more at the end. Best effort: a failing poll stops it.
+    """
+    if on_progress is None:
+        yield
+        return
+    context = session.sparkContext
+    group = f"safeguard-backfill-{secrets.token_hex(4)}"
+    context.setJobGroup(group, "safeguard backfill")
+    tracker = context.statusTracker()
+    done: dict[int, int] = {}
+    stop = threading.Event()
+
+    def poll() -> bool:
+        try:
+            for job in tracker.getJobIdsForGroup(group):
+                info = tracker.getJobInfo(job)
+                for stage in info.stageIds if info is not None else ():
+                    stage_info = tracker.getStageInfo(stage)
+                    if stage_info is not None:
+                        done[stage] = max(done.get(stage, 0), stage_info.numCompletedTasks)
+        except Exception:  # progress is best effort: a stopping context ends it, not the job
+            return False
+        on_progress(sum(done.values()))
+        return True
+
+    def loop() -> None:
+        while not stop.wait(WATCH_SECONDS) and poll():
+            pass
+
+    watcher = threading.Thread(target=loop, name="spark-progress", daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        watcher.join()
+        for key in ("spark.jobGroup.id", "spark.job.description"):
+            context.setLocalProperty(key, None)
+    poll()
+
+
 def run_spark(
     input_path: Path,
     output: Path,
@@ -98,13 +150,23 @@ def run_spark(
     *,
     master: str | None = None,
     shuffle_partitions: int | None = None,
+    on_progress: Callable[[int], None] | None = None,
 ) -> None:
-    """Score the archive on Spark; writes ``conversations/`` and ``accounts/`` Parquet."""
-    from pyspark.sql import functions as F
+    """Score the archive on Spark; writes ``conversations/`` and ``accounts/`` Parquet.
 
+    ``on_progress`` gets the number of Spark tasks completed so far, every ``WATCH_SECONDS``.
+    """
     remote = str(input_path).startswith(("hdfs:", "s3a:", "s3:", "gs:", "abfs:"))
     fmt = input_format if remote else detect_format(input_path, input_format)
     session = spark_session(master, shuffle_partitions)
+    with watch_tasks(session, on_progress):
+        _run_job(session, input_path, output, spec, fmt)
+
+
+def _run_job(session, input_path: Path, output: Path, spec: DetectorSpec, fmt: str) -> None:  # type: ignore[no-untyped-def]
+    """The job itself: read, score each conversation whole, aggregate, write."""
+    from pyspark.sql import functions as F
+
     reader = session.read
     if fmt == "parquet":
         frame = reader.parquet(str(input_path))

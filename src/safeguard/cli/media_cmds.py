@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from safeguard.cli.app import app, bank_app
+from safeguard.cli.progress import QuietOpt, bars_enabled, counting, iterate
 from safeguard.errors import InputError, SafeguardError
 
 url_app = typer.Typer(help="URL lists: import, match URLs or text, normalise.", no_args_is_help=True)
@@ -59,29 +60,8 @@ def _expand(paths: list[Path]) -> Iterator[tuple[str, Path]]:
 
 
 def _progress_iter(items: list[tuple[str, Path]], label: str) -> Iterator[tuple[str, Path]]:
-    if len(items) < _PROGRESS_MIN_FILES:
-        yield from items
-        return
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeRemainingColumn,
-    )
-
-    with Progress(
-        TextColumn(label),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=err,
-        transient=True,
-    ) as progress:
-        task = progress.add_task(label, total=len(items))
-        for item in items:
-            yield item
-            progress.advance(task)
+    enabled = len(items) >= _PROGRESS_MIN_FILES and bars_enabled(err)
+    return iterate(items, label, err, enabled=enabled, total=len(items))
 
 
 @app.command("hash")
@@ -277,6 +257,7 @@ def bank_import(
     category: Annotated[str, typer.Option("--category", help="Category for rows without one.")] = "",
     signal_type: Annotated[str, typer.Option("--signal-type", help="te-file: type of bare signals.")] = "",
     as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Import a hash list (idempotent); reports added, duplicate and rejected rows."""
     from safeguard.media.banks import import_file
@@ -284,7 +265,10 @@ def bank_import(
 
     if fmt not in FORMATS:
         raise InputError(f"unknown format {fmt!r} (known: {', '.join(FORMATS)})")
-    with _session() as session:
+    with (
+        _session() as session,
+        counting("importing", err, enabled=bars_enabled(err, quiet), unit="rows") as counter,
+    ):
         report = import_file(
             session,
             name,
@@ -295,6 +279,7 @@ def bank_import(
             source=source,
             category=category,
             signal_type=signal_type,
+            on_progress=counter,
         )
     _print_report(report, str(file), as_json)
     raise typer.Exit(1 if report.rejected_count else 0)

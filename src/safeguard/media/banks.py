@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -153,6 +153,7 @@ def import_rows(
     source: str = "",
     category: str = "",
     signal_types: frozenset[str] | None = None,
+    on_progress: Callable[[int], None] | None = None,
 ) -> ImportReport:
     """Validate and add ``rows`` to a bank; idempotent (re-importing adds nothing).
 
@@ -160,6 +161,7 @@ def import_rows(
     rejection raises :class:`InputError` (and the caller's rollback leaves the
     bank untouched). ``source``/``category`` fill rows that carry none;
     ``signal_types`` restricts what the bank accepts (URL banks).
+    ``on_progress`` is called with the number of rows read so far.
     """
     bank = session.scalar(select(HashBank).where(HashBank.name == bank_name))
     if bank is None:
@@ -181,7 +183,9 @@ def import_rows(
     pending: list[dict[str, object]] = []
     tombstones: set[tuple[str, str]] = set()
     now = utcnow()
-    for row in rows:
+    for count, row in enumerate(rows, 1):
+        if on_progress is not None:
+            on_progress(count)
         if isinstance(row, RowError):
             if row.skipped:
                 report.skipped[row.reason] += 1
@@ -255,8 +259,12 @@ def import_file(
     category: str = "",
     signal_type: str = "",
     signal_types: frozenset[str] | None = None,
+    on_progress: Callable[[int], None] | None = None,
 ) -> ImportReport:
-    """Import a list file (CSV, NCMEC XML, threatexchange formats, URL list) into a bank."""
+    """Import a list file (CSV, NCMEC XML, threatexchange formats, URL list) into a bank.
+
+    ``on_progress`` is called with the number of rows read so far.
+    """
     p = Path(path)
     options = {"source": source} if source else {}
     if signal_type:
@@ -273,6 +281,7 @@ def import_file(
             source=source,
             category=category,
             signal_types=signal_types,
+            on_progress=on_progress,
         )
     except InputError as exc:
         if exc.path is None:

@@ -28,6 +28,7 @@ from safeguard.policy.events import Outcome
 from safeguard.stream.decide import Decider
 from safeguard.stream.events import InvalidEvent, StreamEvent, decode_event
 from safeguard.stream.layout import StreamLayout
+from safeguard.stream.progress import ProgressLog, WorkerStats
 
 log = structlog.get_logger("safeguard.stream")
 
@@ -52,17 +53,8 @@ class WorkerConfig:
     dead_maxlen: int = 100_000
     trim_interval: float = 1.0
     name: str | None = None
-
-
-@dataclass(slots=True)
-class WorkerStats:
-    """What this worker did."""
-
-    decided: int = 0
-    replayed: int = 0
-    dead: int = 0
-    failures: int = 0
-    claimed: int = 0
+    progress_seconds: float = 30.0  # log processed counts this often (stream/progress.py)
+    progress_events: int = 10_000  # ... or after this many events
 
 
 @dataclass(slots=True)
@@ -105,6 +97,7 @@ class StreamWorker:
         self.name = self.config.name or f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
         self.owned: set[int] = set()
         self.stats = WorkerStats()
+        self.progress = ProgressLog(self.name, self.config.progress_seconds, self.config.progress_events)
         self._history: set[int] = set()
         self._claiming: dict[int, float] = {}
         self._next_tick = 0.0
@@ -123,6 +116,7 @@ class StreamWorker:
         pause = 0.0
         try:
             while not stop.is_set():
+                self.progress.maybe_log(self.stats)
                 if time.monotonic() >= self._next_tick:
                     self.tick()
                 if not self.owned:
@@ -154,6 +148,7 @@ class StreamWorker:
                     break
         finally:
             self.release_all()
+            self.progress.final(self.stats)
         return self.stats
 
     # -- leases --------------------------------------------------------------
@@ -228,7 +223,7 @@ class StreamWorker:
                 stream, group, self.name, cfg.claim_idle_ms, start, count=max(cfg.batch, 100)
             )
             start, claimed = reply[0], reply[1]
-            self.stats.claimed += sum(1 for entry_id, _ in claimed if entry_id)
+            self.stats.add(k, "claimed", sum(1 for entry_id, _ in claimed if entry_id))
             if start == "0-0":
                 break
         summary = self.client.xpending(stream, group)
@@ -367,7 +362,7 @@ class StreamWorker:
         except Exception as exc:
             reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
             batch.failed += 1
-            self.stats.failures += 1
+            self.stats.add(entry.partition, "failures")
             pipe = self.client.pipeline(transaction=False)
             pipe.hincrby(self.layout.failures(entry.partition), entry.entry_id, 1)
             pipe.hset(self.layout.errors(entry.partition), entry.entry_id, reason)
@@ -416,10 +411,7 @@ class StreamWorker:
                 approximate=True,
             )
             acked.setdefault(entry.partition, []).append(entry.entry_id)
-            if outcome.created:
-                self.stats.decided += 1
-            else:
-                self.stats.replayed += 1
+            self.stats.add(entry.partition, "decided" if outcome.created else "replayed")
         for entry, reason in batch.dead:
             failures = self.client.hget(layout.failures(entry.partition), entry.entry_id)
             pipe.xadd(
@@ -438,7 +430,7 @@ class StreamWorker:
                 approximate=True,
             )
             acked.setdefault(entry.partition, []).append(entry.entry_id)
-            self.stats.dead += 1
+            self.stats.add(entry.partition, "dead")
             log.warning("event dead-lettered", entry=entry.entry_id, reason=reason)
         for k, ids in acked.items():
             pipe.xack(layout.stream(k), layout.group, *ids)

@@ -56,13 +56,16 @@ def read_labels(path: str) -> dict[str, int]:
                 if column not in fields:
                     raise InputError(
                         f"missing column '{column}' (columns: {', '.join(fields) or 'none'})",
-                        path=path, line=1, field=column,
+                        path=path,
+                        line=1,
+                        field=column,
                     )
             for row in reader:
                 value = (row["label"] or "").strip()
                 if value not in {"0", "1"}:
-                    raise InputError(f"label must be 0 or 1, got {value!r}", path=path,
-                                     line=reader.line_num, field="label")
+                    raise InputError(
+                        f"label must be 0 or 1, got {value!r}", path=path, line=reader.line_num, field="label"
+                    )
                 labels[row["conversation_id"]] = int(value)
     except FileNotFoundError as exc:
         raise InputError("labels file not found", path=path) from exc
@@ -86,17 +89,38 @@ def _conversation_labels(spec: InputSpec) -> Callable[[str, set[str]], int | Non
     return lambda _cid, _authors: None
 
 
+def _counter(on_progress: Callable[[int], None] | None) -> Callable[[], None]:
+    """A per-record tick that reports the running count to ``on_progress``."""
+    if on_progress is None:
+        return lambda: None
+    count = 0
+
+    def tick() -> None:
+        nonlocal count
+        count += 1
+        on_progress(count)
+
+    return tick
+
+
 def scan_input(
-    detector: Detector, spec: InputSpec, on_record: Callable[[], None] | None = None
+    detector: Detector, spec: InputSpec, on_progress: Callable[[int], None] | None = None
 ) -> Iterator[ConversationResult]:
-    """Score every conversation (JSONL, PAN12) or row (CSV) of an input."""
+    """Score every conversation (JSONL, PAN12) or row (CSV) of an input.
+
+    ``on_progress`` is called with the number of records (messages, CSV rows) read so far.
+    """
     fmt = spec.resolved_format()
-    tick = on_record or (lambda: None)
+    tick = _counter(on_progress)
     if fmt == "csv":
         batch: list[TextRecord] = []
         for record in read_csv_records(
-            spec.path, text_column=spec.text_column, id_column=spec.id_column,
-            label_column=spec.label_column, skip_bad=spec.skip_bad, report=spec.report,
+            spec.path,
+            text_column=spec.text_column,
+            id_column=spec.id_column,
+            label_column=spec.label_column,
+            skip_bad=spec.skip_bad,
+            report=spec.report,
         ):
             tick()
             batch.append(record)
@@ -136,23 +160,31 @@ class TrainingSet:
 
 
 def load_training_set(
-    spec: InputSpec, detector: Detector, on_record: Callable[[], None] | None = None
+    spec: InputSpec, detector: Detector, on_progress: Callable[[int], None] | None = None
 ) -> TrainingSet:
-    """Labelled texts for ``safeguard train``; unlabelled conversations are an error."""
+    """Labelled texts for ``safeguard train``; unlabelled conversations are an error.
+
+    ``on_progress`` is called with the number of records read so far.
+    """
     fmt = spec.resolved_format()
-    tick = on_record or (lambda: None)
+    tick = _counter(on_progress)
     data = TrainingSet()
     if fmt == "csv":
         if not spec.label_column:
             raise InputError("training on CSV needs --label-column", path=spec.path)
         for record in read_csv_records(
-            spec.path, text_column=spec.text_column, id_column=spec.id_column,
-            label_column=spec.label_column, skip_bad=spec.skip_bad, report=spec.report,
+            spec.path,
+            text_column=spec.text_column,
+            id_column=spec.id_column,
+            label_column=spec.label_column,
+            skip_bad=spec.skip_bad,
+            report=spec.report,
         ):
             tick()
             if record.label is None:
-                raise InputError("row has no label", path=spec.path, line=record.line,
-                                 field=spec.label_column)
+                raise InputError(
+                    "row has no label", path=spec.path, line=record.line, field=spec.label_column
+                )
             state = detector.new_conversation(record.id)
             for index, piece in enumerate(split_segment(record.text)):
                 state.add_message(Message(record.id, str(index), "", piece))
@@ -164,7 +196,8 @@ def load_training_set(
     if not (spec.labels or spec.predators):
         raise InputError(
             "training on messages needs labels: --predators FILE (PAN12) or --labels FILE "
-            "(CSV of conversation_id,label)", path=spec.path,
+            "(CSV of conversation_id,label)",
+            path=spec.path,
         )
     label_of = _conversation_labels(spec)
     states: dict[str, ConversationState] = {}
