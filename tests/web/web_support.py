@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from fastapi.testclient import TestClient
@@ -47,3 +49,79 @@ def login(harness: Harness, username: str) -> TestClient:
     )
     assert response.status_code == 303, response.text
     return client
+
+
+# --- Real-browser tests (Playwright driving Debian's Chromium) -------------------------
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--headless=new",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def chromium_executable() -> str:
+    """Debian's Chromium; skips the test when it is missing (fails on CI)."""
+    import os
+    import shutil
+
+    import pytest
+
+    path = shutil.which("chromium") or "/usr/bin/chromium"
+    if not os.path.exists(path):
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("chromium is not installed: run scripts/system-deps.sh")
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    return path
+
+
+@contextmanager
+def serve_console(harness: Harness) -> Iterator[str]:
+    """The harness's app under uvicorn on a free loopback port, with a loopback media
+    server handing out the benign stand-in photo; yields the console's base URL."""
+    import threading
+    import time
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    import uvicorn
+    from case_support import BENIGN_IMAGE
+
+    from safeguard.web.settings import ConsoleSettings
+
+    image = BENIGN_IMAGE.read_bytes()
+
+    class Media(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "image/jpeg")
+            self.send_header("Content-Length", str(len(image)))
+            self.end_headers()
+            self.wfile.write(image)
+
+        def log_message(self, *_args: object) -> None:
+            return
+
+    media = ThreadingHTTPServer(("127.0.0.1", 0), Media)
+    threading.Thread(target=media.serve_forever, daemon=True).start()
+    app = harness.client.app
+    app.state.console_settings = ConsoleSettings(media_url=f"http://127.0.0.1:{media.server_port}/{{sha256}}")
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    try:
+        assert server.started, "uvicorn did not start"
+        yield f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        media.shutdown()
+        media.server_close()

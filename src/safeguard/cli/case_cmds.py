@@ -1,5 +1,5 @@
 """Commands: `report cybertipline|nca|transparency`, `audit verify|checkpoint|init-key`,
-`cases purge|export-feedback|legal-hold`, `console-user create`."""
+`cases purge|export-feedback|legal-hold`, `console-user create|list|disable|enable|set-role`."""
 
 from __future__ import annotations
 
@@ -270,5 +270,69 @@ def console_user_create(
     else:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     with session_scope() as session:
-        user = create_user(session, username, password, role)
-        typer.echo(f"console user {user.username} ({user.role}) saved")
+        user = create_user(session, username, password, role, actor=_actor())
+        state = " [disabled: `console-user enable` to let them log in]" if user.disabled_at else ""
+        typer.echo(f"console user {user.username} ({user.role}) saved{state}")
+
+
+UserArg = Annotated[str, typer.Argument(metavar="NAME", help="A console user's login name.")]
+
+
+def _user_change(change: str, username: str, role: str | None = None) -> None:
+    """Apply one change to a console user (audited); exit 2 naming the problem when refused."""
+    from safeguard.errors import InputError
+    from safeguard.store.db import session_scope
+    from safeguard.web import users
+
+    try:
+        with session_scope() as session:
+            if change == "set-role":
+                assert role is not None
+                changed = users.set_role(session, username, role, actor=_actor())
+            else:
+                changed = users.set_disabled(session, username, change == "disable", actor=_actor())
+    except InputError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    done = {"disable": "disabled (sessions ended)", "enable": "enabled", "set-role": f"now {role}"}[change]
+    typer.echo(f"console user {username} {done}" if changed else f"console user {username}: no change")
+
+
+@console_user_app.command("list")
+def console_user_list(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per user.")] = False,
+) -> None:
+    """List console users: role, enabled or disabled, live sessions, created."""
+    from safeguard.store.db import session_scope
+    from safeguard.web.users import list_users
+
+    with session_scope() as session:
+        listed = list_users(session)
+    for user in listed:
+        if as_json:
+            typer.echo(json.dumps(user.to_dict()))
+            continue
+        state = "enabled" if user.enabled else f"disabled {user.disabled_at:%Y-%m-%d %H:%M}"
+        created = f"{user.created_at:%Y-%m-%d}" if user.created_at else "-"
+        typer.echo(f"{user.username:<24} {user.role:<9} {state:<27} {user.sessions:>3} sessions  {created}")
+
+
+@console_user_app.command("disable")
+def console_user_disable(username: UserArg) -> None:
+    """Disable a user: they cannot log in and their sessions end (never the last enabled admin)."""
+    _user_change("disable", username)
+
+
+@console_user_app.command("enable")
+def console_user_enable(username: UserArg) -> None:
+    """Enable a disabled user again."""
+    _user_change("enable", username)
+
+
+@console_user_app.command("set-role")
+def console_user_set_role(
+    username: UserArg,
+    role: Annotated[str, typer.Argument(metavar="ROLE", help="reviewer or admin")],
+) -> None:
+    """Change a user's role (never demoting the last enabled admin)."""
+    _user_change("set-role", username, role)

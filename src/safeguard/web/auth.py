@@ -1,8 +1,10 @@
 """Console users, password checks (argon2id), login sessions and CSRF tokens.
 
 The session cookie carries a random token; the store keeps only its SHA-256,
-with the session's CSRF token and expiry. Every state-changing request must
-send the session's CSRF token (a hidden form field), compared in constant time.
+with the session's CSRF token and expiry. A disabled user cannot log in and
+their sessions stop working (``web.users`` disables, enables and changes roles).
+Every state-changing request must send the session's CSRF token (a hidden form
+field), compared in constant time.
 Password checks are pure CPU work (:func:`check_password`): callers run them
 outside any database transaction or lock.
 """
@@ -13,7 +15,7 @@ import hashlib
 import hmac
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
@@ -21,9 +23,11 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
+from safeguard.cases import service as cases
 from safeguard.core.clock import aware, utcnow
 from safeguard.errors import InputError
 from safeguard.web.models import ConsoleSession, ConsoleUser
+from safeguard.web.wellness import Wellness
 
 ROLES = ("reviewer", "admin")
 USERNAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
@@ -41,6 +45,10 @@ class Identity:
     role: str
     csrf_token: str
     session_started: datetime
+    session_key: str = ""  # the stored session's key (SHA-256 of the cookie token)
+    wellness: Wellness = field(default_factory=Wellness)
+    severe_since: datetime | None = None  # the current stretch of high-severity review
+    severe_last: datetime | None = None
 
     @property
     def is_admin(self) -> bool:
@@ -53,8 +61,13 @@ class Identity:
         return f"console:{self.username}"
 
 
-def create_user(session: Session, username: str, password: str, role: str) -> ConsoleUser:
-    """Create (or reset the password and role of) a console user."""
+def create_user(
+    session: Session, username: str, password: str, role: str, *, actor: str | None = None
+) -> ConsoleUser:
+    """Create (or reset the password and role of) a console user; audited when ``actor`` is given.
+
+    A reset keeps a disabled user disabled, and cannot demote the last enabled admin.
+    """
     if not USERNAME.match(username):
         raise InputError("use 1-64 letters, digits, _ . -", field="username")
     if role not in ROLES:
@@ -62,12 +75,20 @@ def create_user(session: Session, username: str, password: str, role: str) -> Co
     if len(password) < MIN_PASSWORD:
         raise InputError(f"must be at least {MIN_PASSWORD} characters", field="password")
     user = session.get(ConsoleUser, username)
+    created = user is None
     if user is None:
         user = ConsoleUser(username=username, created_at=utcnow())
         session.add(user)
+    elif role != "admin":
+        from safeguard.web.users import refuse_losing_last_admin
+
+        refuse_losing_last_admin(session, user)
     user.password_hash = _hasher.hash(password)
     user.role = role
     session.flush()
+    if actor is not None:
+        action = "console_user_created" if created else "console_user_password_reset"
+        cases.audit(session, actor, action, None, {"username": username, "role": role})
     return user
 
 
@@ -85,9 +106,9 @@ def valid_username(username: str) -> bool:
 
 
 def password_hash_of(session: Session, username: str) -> str | None:
-    """The stored hash for ``username`` (None for an unknown or malformed name)."""
+    """The stored hash for ``username`` (None for an unknown, malformed or disabled name)."""
     user = session.get(ConsoleUser, username) if valid_username(username) else None
-    return user.password_hash if user else None
+    return user.password_hash if user is not None and user.disabled_at is None else None
 
 
 def check_password(stored_hash: str | None, password: str) -> PasswordCheck:
@@ -112,7 +133,9 @@ def authenticate(session: Session, username: str, password: str) -> ConsoleUser 
     if not check.ok:
         return None
     user = session.get(ConsoleUser, username)
-    if user is not None and check.upgraded_hash:
+    if user is None or user.disabled_at is not None:
+        return None
+    if check.upgraded_hash:
         user.password_hash = check.upgraded_hash
     return user
 
@@ -139,16 +162,25 @@ def start_session(session: Session, user: ConsoleUser, hours: float) -> str:
 
 
 def load_session(session: Session, token: str | None, now: datetime | None = None) -> Identity | None:
-    """The identity behind a cookie token, or None when unknown or expired."""
+    """The identity behind a cookie token, or None when unknown, expired or its user disabled."""
     if not token:
         return None
     row = session.get(ConsoleSession, _digest(token))
     if row is None or aware(row.expires_at) <= (now or utcnow()):
         return None
     user = session.get(ConsoleUser, row.username)
-    if user is None:
+    if user is None or user.disabled_at is not None:
         return None
-    return Identity(user.username, user.role, row.csrf_token, aware(row.created_at))
+    return Identity(
+        user.username,
+        user.role,
+        row.csrf_token,
+        aware(row.created_at),
+        session_key=row.token_hash,
+        wellness=Wellness.from_stored(user.wellness),
+        severe_since=aware(row.severe_since),
+        severe_last=aware(row.severe_last),
+    )
 
 
 def end_session(session: Session, token: str | None) -> None:

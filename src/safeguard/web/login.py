@@ -78,7 +78,7 @@ class ConsoleLogin:
     def _open_session(self, name: str, check: auth.PasswordCheck) -> str | None:
         with self.services.write() as session:
             user = session.get(ConsoleUser, name)
-            if user is None:
+            if user is None or user.disabled_at is not None:
                 return None
             if check.upgraded_hash:
                 user.password_hash = check.upgraded_hash

@@ -1,7 +1,8 @@
-"""Console pages: login, the queue, a case, decisions, notes, reveal, report export, audit.
+"""Console pages: login, the queue, a case, decisions, notes, reveal, report export.
 
 Reviewers see unassigned cases and their own; admins see everything and may
-reassign, place legal holds and read the audit log. Every POST needs the
+reassign, place legal holds, read the audit log and manage console users
+(``admin_pages``); every reviewer has wellness settings (``wellness_page``). Every POST needs the
 session's CSRF token; every view of evidence and every action is audited.
 """
 
@@ -20,18 +21,16 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, PackageLoader, select_autoescape
 from limits.errors import StorageError
-from sqlalchemy import select
 from starlette.background import BackgroundTask
 
 from safeguard.cases import service as cases
 from safeguard.cases.take_next import take_next as claim_next
+from safeguard.core.clock import utcnow
 from safeguard.errors import InputError
-from safeguard.evidence.audit import audit_configured
-from safeguard.evidence.models import EvidenceRecord
 from safeguard.reports import context, cybertipline, nca
 from safeguard.service.container import Services
 from safeguard.text.categories import CATEGORIES
-from safeguard.web import auth, decisions, queue_view
+from safeguard.web import auth, decisions, queue_view, wellness
 from safeguard.web.login import ConsoleLogin
 from safeguard.web.media import media_src, revealed_items
 from safeguard.web.settings import ConsoleSettings
@@ -48,6 +47,13 @@ STATUS_MESSAGES = {
     "legal_hold_lifted": "Legal hold lifted.",
     "media_revealed": "Media item revealed (recorded in the audit log).",
     "case_reopened": "Case re-opened.",
+    "settings_saved": "Settings saved.",
+    "settings_unchanged": "Nothing changed.",
+    "user_disabled": "User disabled; their sessions have ended.",
+    "user_enabled": "User enabled.",
+    "role_changed": "Role changed.",
+    "no_change": "Nothing changed.",
+    "break_taken": "Break recorded: the high-severity review timer has restarted.",
 }
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -121,8 +127,21 @@ def _headers(settings: ConsoleSettings) -> dict[str, str]:
     }
 
 
+def _now(request: Request) -> datetime:
+    """The console's clock (``app.state.console_clock`` when set, for tests)."""
+    clock = getattr(request.app.state, "console_clock", None)
+    return clock() if clock is not None else utcnow()
+
+
 def render(request: Request, name: str, status: int = 200, **values: Any) -> HTMLResponse:
-    """Render a template with the security headers every console page carries."""
+    """Render a template with the security headers every console page carries (and the
+    break reminder once the reviewer's high-severity stretch has lasted long enough)."""
+    user = values.get("user")
+    if isinstance(user, auth.Identity):
+        values.setdefault(
+            "break_due",
+            wellness.reminder_minutes(user.wellness, user.severe_since, user.severe_last, _now(request)),
+        )
     body = templates.get_template(name).render(request=request, **values)
     return HTMLResponse(body, status_code=status, headers=_headers(_console_settings(request)))
 
@@ -132,7 +151,7 @@ def _identity(request: Request) -> auth.Identity | None:
     if not token:
         return None
     with _services(request).read() as session:
-        return auth.load_session(session, token)
+        return auth.load_session(session, token, now=_now(request))
 
 
 def _login_redirect() -> RedirectResponse:
@@ -284,7 +303,8 @@ async def take_next(request: Request) -> Response:
 
 @router.get("/cases/{case_id}")
 def case_page(request: Request, case_id: str) -> Response:
-    """A case: conversation with highlighted excerpts, media (blurred), contacts, timeline, actions."""
+    """A case: conversation with highlighted excerpts, media (blurred as the reviewer chose),
+    contacts, timeline, actions; a high-severity case extends the reviewer's review stretch."""
     user = _identity(request)
     if user is None:
         return _login_redirect()
@@ -298,6 +318,8 @@ def case_page(request: Request, case_id: str) -> Response:
             cases.audit(session, user.actor, "view_refused", case.id, {"assignee": case.assignee})
             return _forbidden(request, user, "This case is assigned to another reviewer.")
         view = cases.view_case(session, services.settings, case.id, actor=user.actor)
+        if wellness.high_severity(view["case"], len(view["media"])):
+            user = wellness.record_severe_view(session, user.session_key, user, _now(request))
     revealed = revealed_items(view["timeline"], user.actor, since=user.session_started)
     settings = _console_settings(request)
     for item in view["media"]:
@@ -457,38 +479,8 @@ def export(request: Request, case_id: str, report: str) -> Response:
     )
 
 
-@router.get("/audit")
-def audit_page(request: Request) -> Response:
-    """The audit log and the chain check (admin only)."""
-    user = _identity(request)
-    if user is None:
-        return _login_redirect()
-    services = _services(request)
-    if not user.is_admin:
-        with services.write() as session:
-            cases.audit(session, user.actor, "view_refused", None, {"page": "audit"})
-        return _forbidden(request, user, "The audit log is for admins.")
-    with services.read() as session:
-        report = audit_configured(session, services.settings)
-    with services.write() as session:
-        cases.audit(session, user.actor, "view_audit_log", None, {})
-        records = list(
-            session.execute(select(EvidenceRecord).order_by(EvidenceRecord.seq.desc()).limit(200)).scalars()
-        )
-        rows = [
-            {
-                "seq": r.seq,
-                "at": r.at,
-                "actor": r.actor,
-                "action": r.action,
-                "case_id": r.case_id,
-                "kind": r.kind,
-            }
-            for r in records
-        ]
-    return render(request, "audit.html", user=user, report=report, rows=rows, now=datetime.now(UTC))
-
-
-from safeguard.web import account_page  # noqa: E402  (its page is on this router)
+from safeguard.web import account_page, admin_pages, wellness_page  # noqa: E402  (their pages are on this router)
 
 account_page.register(router)
+admin_pages.register(router)
+wellness_page.register(router)
