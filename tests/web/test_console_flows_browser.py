@@ -209,12 +209,6 @@ def test_an_appeal_is_decided_by_a_second_reviewer(browser: tuple[Any, str, Harn
     assert _case(console, original).decision == "overturned"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="console bug: the appeal's case page does not show the appellant's statement "
-    "(stored only in the appeal_opened record and CaseRow.details; case.html renders neither)",
-)
 def test_the_appeal_page_shows_the_appellants_statement(browser: tuple[Any, str, Harness]) -> None:
     chromium, base, console = browser
     original = _chat(console, "flow-2b")
@@ -228,7 +222,12 @@ def test_the_appeal_page_shows_the_appellants_statement(browser: tuple[Any, str,
     ).json()["case_id"]
     rev2 = _login(chromium, base, "rev2")
     rev2.goto(f"{base}/console/cases/{appeal}")
-    assert "I was helping with homework" in rev2.inner_text("main")
+    page = rev2.inner_text("main")
+    assert "I was helping with homework" in rev2.inner_text("blockquote.appeal-statement")
+    assert "Report reason" not in page
+    # The original evidence: its marked messages and its stage, not the appeal's empty record.
+    assert rev2.locator("ol.messages mark.excerpt").count() >= 1
+    assert "Stage:" in page
 
 
 def _filter(page: Any) -> str:

@@ -33,6 +33,7 @@ from safeguard.cases.models import CaseEscalation, CaseRow
 from safeguard.cases.queue import SORTS, QueueFilters, QueueItem, account_groups, case_priority, queue
 from safeguard.cases.reopening import reopen_case
 from safeguard.cases.views import (
+    appeal_view,
     case_dict,
     contacts_with_children,
     context_view,
@@ -492,5 +493,5 @@ def view_case(session: Session, settings: Settings, case_id: str, *, actor: str)
     }
     view.update(context_view(session, case, evidence))
     if case.appeal_of:
-        view["appeal_of"] = case_dict(resolve(session, case.appeal_of))
+        view.update(appeal_view(session, case, resolve(session, case.appeal_of)))
     return view

@@ -226,3 +226,27 @@ def context_view(session: Session, case: CaseRow, evidence: list[dict]) -> dict:
         "reasons": reasons,
         "stage": stage,
     }
+
+
+def evidence_records(session: Session, case_id: str) -> list[dict]:
+    """The case's evidence records (not its audit entries), oldest first."""
+    return [
+        r
+        for r in (record_dict(x) for x in chain.records_for_case(session, case_id))
+        if r["kind"] == "evidence"
+    ]
+
+
+def appeal_view(session: Session, appeal: CaseRow, original: CaseRow) -> dict:
+    """What an appeal's reviewer reads: the appellant's statement and the original case's
+    evidence (its marked messages, media, context window, reasons and stage)."""
+    evidence = evidence_records(session, original.id)
+    signals = signals_of(evidence)
+    return {
+        "appeal_of": case_dict(original),
+        "appeal_statement": appeal.details or "",
+        "signals": signals,
+        "conversation": conversation_of(session, original, signals),
+        "media": media_of(evidence),
+        **context_view(session, original, evidence),
+    }
