@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from case_support import Harness
+from case_support import Harness, bank_benign_image
 from sqlalchemy import select
 
 from safeguard.cases import service as cases
@@ -85,3 +85,12 @@ def test_escalations_reports_and_appeals_store_their_class(lite: Harness) -> Non
             session, lite.settings, account_id="adult-1", case_id=case_id, statement="not me"
         )
         assert appeal.sla_class == "appeal"
+
+
+def test_known_media_is_a_child_in_danger_only_when_a_child_takes_part(lite: Harness) -> None:
+    sha = bank_benign_image(lite.url)
+    to_child = lite.media("adult-1", ["child-1"], sha, mid="img-child")["case_id"]
+    between_adults = lite.media("adult-2", ["adult-1"], sha, mid="img-adults")["case_id"]
+    with session_scope(lite.url) as session:
+        classes = {case_id: session.get(CaseRow, case_id).sla_class for case_id in (to_child, between_adults)}
+    assert classes == {to_child: "child_in_danger", between_adults: "known_abuse_media"}

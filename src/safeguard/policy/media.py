@@ -259,6 +259,10 @@ def _escalate(
         )
     session.flush()
     accounts.refresh_account_risk(session, submission.sender_id, settings)
+    # Known abuse media sent to or by a child is a child in danger now (SLA class
+    # child_in_danger); between adults it is known_abuse_media, with its own target.
+    people = accounts.parties(session, [submission.sender_id, *submission.recipient_ids])
+    child_takes_part = any(is_minor(p, settings.policy) for p in people.values())
     escalation = EscalationRow(
         id=uuid.uuid4().hex,
         kind="media",
@@ -266,7 +270,7 @@ def _escalate(
         recipient_ids=list(submission.recipient_ids),
         message_id=submission.message_id,
         risk=1.0,
-        priority=0,
+        priority=0 if child_takes_part else 1,
         reasons=[r.to_dict() for r in reasons],
         evidence={"hashes": hashes, "matches": found},
         status="open",
