@@ -41,3 +41,17 @@ def test_account_page_needs_a_login(console: Harness) -> None:
 
     response = browser(console).get("/console/accounts/adult-9", follow_redirects=False)
     assert response.status_code in (302, 303) and "/console/login" in response.headers["location"]
+
+
+def test_account_page_links_accounts_sending_the_same_script(console: Harness) -> None:
+    # The console's keyword detector marks "or i will tell everyone" as coercion, which is fingerprinted.
+    script = "i have your pics, send me {} dollars in gift cards or i will tell everyone you know"
+    console.account("ring-a", "adult")
+    console.account("ring-b", "adult")
+    for i, (sender, child) in enumerate([("ring-a", "child-1"), ("ring-b", "child-2")]):
+        console.message(sender, [child], script.format(100 + i), mid=f"ring-{i}", conv=f"ring-conv-{i}")
+    client = login(console, "rev")
+    page = client.get("/console/accounts/ring-a").text
+    assert '<a class="linked-account" href="/console/accounts/ring-b">ring-b</a>' in page
+    unrelated = client.get("/console/accounts/child-1").text
+    assert 'class="linked-account"' not in unrelated

@@ -1,5 +1,6 @@
 """What a reviewer reads of one account: its cases, the children it contacted, its
-risk reasons and its media matches (one offender as one picture)."""
+risk reasons, its media matches and the accounts that sent the same script (one
+offender, or one ring, as one picture)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from safeguard.cases.models import CaseRow
 from safeguard.cases.views import case_dict, contacts_with_children
 from safeguard.config import Settings
 from safeguard.evidence import chain
+from safeguard.linking.service import linked_accounts
 
 MAX_CASES = 200
 MAX_MATCHES = 200
@@ -63,4 +65,5 @@ def account_view(session: Session, settings: Settings, account_id: str, *, actor
         "open_cases": sum(1 for c in cases if c["status"] == "open"),
         "contacts": contacts_with_children(session, settings, account_id),
         "media_matches": matches,
+        "linked_accounts": linked_accounts(session, account_id),
     }

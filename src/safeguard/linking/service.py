@@ -111,10 +111,17 @@ def _band_keys_of(session: Session, fingerprint_id: int) -> tuple[int, ...]:
     )
 
 
-def linked_accounts(session: Session, account_id: str) -> list[str]:
-    """Other senders whose stored fingerprints match one of this account's (any age)."""
+MAX_LINK_LOOKUPS = 100  # an account's most recent distinct scripts looked up for the reviewer
+
+
+def linked_accounts(session: Session, account_id: str, *, limit: int = MAX_LINK_LOOKUPS) -> list[str]:
+    """Other senders whose stored fingerprints match one of this account's recent scripts
+    (its ``limit`` most recent fingerprints, so a prolific account costs bounded queries)."""
     own = session.scalars(
-        select(ScriptFingerprintRow).where(ScriptFingerprintRow.sender_id == account_id)
+        select(ScriptFingerprintRow)
+        .where(ScriptFingerprintRow.sender_id == account_id)
+        .order_by(ScriptFingerprintRow.at.desc())
+        .limit(limit)
     ).all()
     linked: set[str] = set()
     seen: set[bytes] = set()
