@@ -73,6 +73,7 @@ CUE_WEIGHT: dict[str, float] = {
     "cam": 1.0,
     "clothing": 1.2,
     "image_private": 1.8,
+    "image_swap": 0.8,
     # sexual_content
     "sexual": 0.3,
     "body": 0.2,
@@ -93,6 +94,13 @@ CUE_WEIGHT: dict[str, float] = {
     "leverage": 1.6,
     "deadline": 0.9,
     "payment_demand": 1.2,
+    "turn": 1.0,
+    # the child's pictures kept or recorded ("i kept all of them", "i screen recorded the call")
+    "image_leverage": 1.6,
+    # a child sent a picture after this author's pics-for-pics or private request (``text.sextortion``)
+    "image_obtained": 1.5,
+    # a threat, leverage, deadline or demand from an author holding such a picture
+    "held_threat": 5.6,
 }
 # Cues that are only tactics between an adult and a child: how much child
 # evidence raises them (sexual talk, images and meeting are ordinary between
@@ -107,6 +115,10 @@ CHILD_BOOST: dict[str, float] = {
     "cam": 1.4,
     "clothing": 1.4,
     "image_private": 1.0,
+    "image_swap": 2.0,
+    "image_leverage": 2.4,
+    "image_obtained": 3.0,
+    "turn": 1.5,
     "meeting": 1.6,
     "pickup": 1.3,
     "meet_secret": 1.0,
@@ -145,6 +157,7 @@ CUE_FAMILY: dict[str, str] = {
     "cam": "sexual",
     "clothing": "sexual",
     "image_private": "sexual",
+    "image_swap": "sexual",
     "sexual": "sexual",
     "body": "sexual",
     "experience": "sexual",
@@ -161,6 +174,10 @@ CUE_FAMILY: dict[str, str] = {
     "leverage": "sextortion",
     "deadline": "sextortion",
     "payment_demand": "sextortion",
+    "turn": "sextortion",
+    "image_leverage": "sextortion",
+    "image_obtained": "sextortion",
+    "held_threat": "sextortion",
 }
 # Families that count towards breadth (probing alone is ordinary small talk).
 BREADTH_FAMILIES = ("risk", "exclusivity", "bonding", "sexual", "meeting", "coercion", "harm", "sextortion")

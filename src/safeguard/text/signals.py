@@ -42,6 +42,7 @@ class Hit:
     stage: str
     excerpt: str
     cue: str = ""  # what the scorer reads it as (the pattern's cue, else its category)
+    undamped: float = 0.0  # the weight before a harmless context dampened it (0: not dampened)
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,8 +127,8 @@ class SignalExtractor:
         self._dampeners = {e.category: e.regex for e in entries if e.kind == "topic"}
         self._age_reply = re.compile(expand(AGE_REPLY))
         self._set = _compile_set([strip_lookarounds(e.regex.pattern) for e in entries])
-        self._fallback = None if self._set is not None else re.compile(
-            "|".join(f"(?:{e.regex.pattern})" for e in entries)
+        self._fallback = (
+            None if self._set is not None else re.compile("|".join(f"(?:{e.regex.pattern})" for e in entries))
         )
 
     def _candidates(self, text: str) -> list[int]:
@@ -176,13 +177,14 @@ class SignalExtractor:
         for cue, (weight, pattern, match) in best.items():
             category = self._category_of[cue]
             dampener = self._dampeners.get(category)
+            undamped = 0.0
             if dampener is not None and dampener.search(
                 normalised, max(0, match.start() - DAMPEN_REACH), match.end() + DAMPEN_REACH
             ):
-                weight *= DAMPEN_FACTOR
+                undamped, weight = weight, weight * DAMPEN_FACTOR
             stage = pattern.stage or CATEGORY_STAGE[category].value
             excerpt = _excerpt(text, normalised, match.start(), match.end())
-            hits.append(Hit(category, round(weight, 4), pattern.name, stage, excerpt, cue))
+            hits.append(Hit(category, round(weight, 4), pattern.name, stage, excerpt, cue, undamped))
         if not hits and not reasons and not topics and not ages:
             return _EMPTY
         return MessageSignals(tuple(hits), child, tuple(reasons), frozenset(topics), tuple(sorted(ages)))

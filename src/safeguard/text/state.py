@@ -23,6 +23,7 @@ from safeguard.text.images import YOUNG_BANDS, ImageEvents, known_band, target_b
 from safeguard.text.participants import TEXT_ONLY, Evidence, Participant, make_room
 from safeguard.text.scorer import Scorer
 from safeguard.text.scoring import BREADTH_MIN_EVIDENCE, Context, author_logit, noisy_or, sigmoid
+from safeguard.text.sextortion import SextortionWatch, watch_message
 from safeguard.text.signal_log import MessageAssessment, Signal, SignalLog
 from safeguard.text.signals import MessageSignals
 from safeguard.text.surroundings import Surroundings
@@ -71,6 +72,7 @@ class ConversationState:
         self.recipient_bands: set[str] = set()  # known bands of accounts messages were sent to
         self._wrote_to_young: set[str] = set()  # senders the service saw write to a child or teen
         self.images = ImageEvents()
+        self.sextortion = SextortionWatch()  # who asked a child for pictures, who holds one
         # Contexts change only when ages, a child's own words or bands do: kept until then.
         self._contexts: dict[str, Context] = {}
         self._surroundings: Surroundings | None = None
@@ -114,17 +116,19 @@ class ConversationState:
         if child or found.stated_ages or bands_changed:
             self._forget_contexts()
         self.words += message.text.count(" ") + 1
+        held, obtained = watch_message(self, message, found, sender, index)
         image_signals, image_changed = self._image_requests(
             found, sender, index, message.message_id, recipient_age_bands, bands_changed
         )
         self.detector.update_model_state(self, message.text, found)
-        everyone = image_changed or embedded
+        new_signals += held
+        everyone = image_changed or embedded or bool(obtained)
         moved = joined or bool(child or found.stated_ages) or bands_changed
         self._rescore_after(sender, everyone=everyone, moved=moved, own=bool(new_signals) or closer)
         flagged = self._risk >= self.detector.threshold
         if flagged and self.first_flagged_index is None:
             self.first_flagged_index = index
-        new_signals += image_signals
+        new_signals += image_signals + obtained
         return MessageAssessment(
             message_index=index,
             risk=round(noisy_or(s.weight for s in new_signals), 4),
@@ -296,11 +300,13 @@ class ConversationState:
             if recipient_age_bands
             else target_band(self.band_of(p) for p in self._everyone() if p != sender_id)
         )
-        self.images.record_image(sender_id, band, target, max(self.message_count - 1, 0), message_id, score)
+        index = max(self.message_count - 1, 0)
+        self.images.record_image(sender_id, band, target, index, message_id, score)
         added = self.images.refresh(self.band_of, self._everyone())
+        added += self.sextortion.obtained(self, sender_id, index, message_id)
         self._rescore()
         if self.flagged and self.first_flagged_index is None:
-            self.first_flagged_index = max(self.message_count - 1, 0)
+            self.first_flagged_index = index
         return added
 
     def _rescore_after(self, sender: str, *, everyone: bool, moved: bool, own: bool) -> None:

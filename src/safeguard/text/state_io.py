@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from safeguard.text.categories import CATEGORIES
 from safeguard.text.images import ImageEvents
 from safeguard.text.participants import Evidence, Participant, legacy_participants
+from safeguard.text.sextortion import SextortionWatch
 from safeguard.text.signal_log import SignalLog
 
 # 4: per-participant cue evidence with a word clock; 3: signal rows as one JSON text;
@@ -47,6 +48,7 @@ def state_to_dict(self: ConversationState) -> dict[str, Any]:
         "recipient_bands": sorted(self.recipient_bands),
         "wrote_to_young": sorted(self._wrote_to_young),
         "context_signature": self.context_signature,
+        "sextortion": self.sextortion.to_dict(),
         **self.images.to_dict(),
     }
 
@@ -86,6 +88,7 @@ def state_from_dict(
     state.recipient_bands = set(data.get("recipient_bands") or ())
     state._wrote_to_young = set(data.get("wrote_to_young") or ())
     state.context_signature = data.get("context_signature")
+    state.sextortion = SextortionWatch.from_dict(data.get("sextortion"))  # absent before issue 19
     state.images = ImageEvents.from_dict(data)
     if state.images.events:
         state.images.refresh(state.band_of, state._everyone())
