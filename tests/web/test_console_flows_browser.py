@@ -4,7 +4,7 @@ reveal audited on every path; the queue in SLA order; the account page. Cases ar
 the service (an adult messaging child accounts, a benign photo banked as known media).
 
 With ``SAFEGUARD_SCREENSHOTS=docs/img`` the tests also save the console's screenshots
-(queue.png, case.png, account.png); without it they write nothing."""
+(queue.png, case.png, account.png, status.png); without it they write nothing."""
 
 from __future__ import annotations
 
@@ -347,3 +347,51 @@ def test_account_page_shows_cases_and_children_contacted(browser: tuple[Any, str
     _screenshot(page, "account.png")
     page.click(f"section.account-cases a:text('{second[:12]}')")
     page.wait_for_url(f"{base}/console/cases/{second}")
+
+
+def test_status_page_for_admins(browser: tuple[Any, str, Harness]) -> None:
+    chromium, base, console = browser
+    console.account("adult-3", "adult")
+    grooming = _chat(console, "flow-6")
+    console.grooming_case(conv="flow-6b", child="child-2", adult="adult-2")
+    console.media("adult-2", [], bank_benign_image(console.url), mid="img-flow-6")
+    reports = [
+        console.report(reporter_id="adult-3", target_type="account", target_id=t, reason="harassment")
+        for t in (ADULT, "adult-2")
+    ]
+    with session_scope(console.url) as session:  # the grooming case has waited 20 min of its 15
+        row = session.get(CaseRow, grooming)
+        assert row is not None
+        row.created_at = datetime.now(UTC) - timedelta(minutes=20)
+    rev = _login(chromium, base, "rev")
+    assert rev.locator("nav a:text-is('Status')").count() == 0
+    assert rev.goto(f"{base}/console/status").status == 403
+    rev.goto(f"{base}/console/cases/{reports[1]['case_id']}")
+    rev.click("form.decide button.d-dismiss")
+    rev.wait_for_selector("p.flash")
+
+    page = _login(chromium, base, "boss")
+    page.click("nav a:text-is('Status')")
+    page.wait_for_url(f"{base}/console/status")
+    with session_scope(console.url) as session:
+        open_kinds = sorted(session.execute(select(CaseRow.kind).where(CaseRow.status != "closed")).scalars())
+    shown = {
+        row.get_attribute("id"): int(row.locator("td.open").inner_text())
+        for row in page.locator("section.status-kinds tbody tr").all()
+    }
+    assert shown == {f"kind-{k}": open_kinds.count(k) for k in set(open_kinds)}
+    assert page.inner_text("#kind-grooming td.overdue-count") == "1"
+    assert page.inner_text("#sla-grooming-child_in_danger td.oldest") == "20 min"
+    overdue = page.locator("#sla-grooming-child_in_danger td.overdue-count")
+    assert overdue.evaluate("e => getComputedStyle(e).color") == "rgb(181, 71, 58)"
+    assert page.inner_text("tr.reviewer") == "console:rev\t1"
+    assert page.inner_text("p.stream-none") == "No stream configured ([stream] url)."
+    assert "detector runs in this server: mean" in page.inner_text("p.latency")
+    with session_scope(console.url) as session:
+        audited = session.execute(
+            select(EvidenceRecord.action, EvidenceRecord.actor).where(
+                EvidenceRecord.action.in_(("view_status", "view_refused"))
+            )
+        ).all()
+    assert sorted(audited) == [("view_refused", "console:rev"), ("view_status", "console:boss")]
+    _screenshot(page, "status.png")

@@ -1,10 +1,12 @@
-"""What an operator needs to see of a running deployment: the review backlog by kind and
-age, decisions per reviewer, webhook deliveries waiting or given up, and (when a Redis
-stream is configured) the stream's lag per partition and its dead letters.
+"""What an operator needs to see of a running deployment: the review backlog by kind, age
+and SLA class (with the cases past their first-decision target), decisions per reviewer,
+webhook deliveries waiting or given up, and (when a Redis stream is configured) the
+stream's lag per partition and its dead letters.
 
 Read from the store (a few aggregate queries) and the stream (one pipeline), never on the
-message path: ``/metrics`` computes it at scrape time, at most once per
-``[operations] backlog_cache_seconds``, and ``safeguard status`` once per run.
+message path: ``/metrics`` and the console's status page (``/console/status``) share one
+reading, taken at most once per ``[operations] backlog_cache_seconds``, and ``safeguard
+status`` reads once per run.
 """
 
 from __future__ import annotations
@@ -14,13 +16,15 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from safeguard.cases.models import CaseRow
-from safeguard.config import Settings
+from safeguard.cases.priority import SLA_CLASSES
+from safeguard.cases.sla import target_minutes
+from safeguard.config import Settings, SlaTargets
 from safeguard.core.clock import aware, utcnow
 from safeguard.evidence.models import EvidenceRecord
 from safeguard.service.webhooks import WebhookDelivery
@@ -30,11 +34,26 @@ AGE_BANDS = ("under_1h", "1h_to_24h", "over_24h")
 
 @dataclass(frozen=True, slots=True)
 class KindBacklog:
-    """Open cases of one kind: how many, by how long they have waited, and the oldest."""
+    """Open cases of one kind: how many, by how long they have waited, the oldest, and how
+    many are past their SLA target without a first decision (``overdue``)."""
 
     kind: str
     open: int
     by_age: dict[str, int]
+    oldest_seconds: float
+    overdue: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class SlaBacklog:
+    """Open cases of one kind and SLA class: how many, how many are overdue, the oldest, and
+    the class's target in minutes (``[cases.sla]``)."""
+
+    kind: str
+    sla_class: str
+    target_minutes: int
+    open: int
+    overdue: int
     oldest_seconds: float
 
 
@@ -95,10 +114,15 @@ class Status:
     decisions_by_reviewer: dict[str, int]
     webhooks: WebhookBacklog
     stream: StreamStatus | None = None
+    sla: list[SlaBacklog] = field(default_factory=list)
 
     @property
     def open_cases(self) -> int:
         return sum(k.open for k in self.cases)
+
+    @property
+    def overdue_cases(self) -> int:
+        return sum(k.overdue for k in self.cases)
 
     @property
     def oldest_open_seconds(self) -> float:
@@ -109,6 +133,7 @@ class Status:
         body = asdict(self)
         body["open_cases"] = self.open_cases
         body["oldest_open_seconds"] = self.oldest_open_seconds
+        body["overdue_cases"] = self.overdue_cases
         return body
 
 
@@ -116,28 +141,57 @@ def _seconds_since(moment: datetime | None, now: datetime) -> float:
     return max(0.0, (now - aware(moment)).total_seconds()) if moment is not None else 0.0
 
 
-def read_cases(session: Session, now: datetime) -> list[KindBacklog]:
-    """Cases not closed, per kind: counts by age band and the oldest (one grouped query)."""
+def _overdue(targets: SlaTargets, now: datetime) -> Any:
+    """SQL condition: the case is undecided and past its class's first-decision target at ``now``."""
+    cutoff = case(
+        *(
+            (CaseRow.sla_class == name, now - timedelta(minutes=target_minutes(targets, name)))
+            for name in SLA_CLASSES
+        ),
+        else_=now - timedelta(minutes=targets.standard),
+    )
+    return CaseRow.decided_at.is_(None) & (CaseRow.created_at < cutoff)
+
+
+def read_backlog(
+    session: Session, targets: SlaTargets, now: datetime
+) -> tuple[list[KindBacklog], list[SlaBacklog]]:
+    """Cases not closed, per kind (counts by age band, overdue, the oldest) and per kind and
+    SLA class, from one grouped query."""
     hour_ago, day_ago = now - timedelta(hours=1), now - timedelta(hours=24)
     created = CaseRow.created_at
     rows = session.execute(
         select(
             CaseRow.kind,
+            CaseRow.sla_class,
             func.count(),
             func.min(created),
             func.sum(case((created >= hour_ago, 1), else_=0)),
             func.sum(case(((created < hour_ago) & (created >= day_ago), 1), else_=0)),
+            func.sum(case((_overdue(targets, now), 1), else_=0)),
         )
         .where(CaseRow.status != "closed")
-        .group_by(CaseRow.kind)
-        .order_by(CaseRow.kind)
+        .group_by(CaseRow.kind, CaseRow.sla_class)
+        .order_by(CaseRow.kind, CaseRow.sla_class)
     ).all()
+    kinds: dict[str, list[int]] = {}  # open, under 1 h, 1-24 h, overdue
+    oldest: dict[str, float] = {}
+    by_class = []
+    for kind, sla_class, count, first, recent, today, overdue in rows:
+        kind, sla_class = str(kind), str(sla_class or "standard")
+        counts = (int(count), int(recent or 0), int(today or 0), int(overdue or 0))
+        totals = kinds.setdefault(kind, [0, 0, 0, 0])
+        for i, value in enumerate(counts):
+            totals[i] += value
+        waited = _seconds_since(first, now)
+        oldest[kind] = max(oldest.get(kind, 0.0), waited)
+        target = target_minutes(targets, sla_class)
+        by_class.append(SlaBacklog(kind, sla_class, target, counts[0], counts[3], waited))
     backlog = []
-    for kind, count, oldest, recent, today in rows:
-        recent, today = int(recent or 0), int(today or 0)
-        by_age = dict(zip(AGE_BANDS, (recent, today, int(count) - recent - today), strict=True))
-        backlog.append(KindBacklog(str(kind), int(count), by_age, _seconds_since(oldest, now)))
-    return backlog
+    for kind, (count, recent, today, overdue) in kinds.items():
+        by_age = dict(zip(AGE_BANDS, (recent, today, count - recent - today), strict=True))
+        backlog.append(KindBacklog(kind, count, by_age, oldest[kind], overdue))
+    return backlog, by_class
 
 
 def read_reviewer_decisions(session: Session, since: datetime) -> dict[str, int]:
@@ -184,13 +238,15 @@ def read_status(
     """Everything in :class:`Status`, read now."""
     now = now or utcnow()
     window = settings.operations.decisions_window_hours
+    cases, sla = read_backlog(session, settings.cases.sla, now)
     return Status(
         at=now.isoformat(timespec="seconds"),
-        cases=read_cases(session, now),
+        cases=cases,
         decisions_window_hours=window,
         decisions_by_reviewer=read_reviewer_decisions(session, now - timedelta(hours=window)),
         webhooks=read_webhooks(session, now),
         stream=stream.read(now) if stream is not None else None,
+        sla=sla,
     )
 
 

@@ -479,8 +479,9 @@ def export(request: Request, case_id: str, report: str) -> Response:
     )
 
 
-from safeguard.web import account_page, admin_pages, wellness_page  # noqa: E402  (their pages are on this router)
+from safeguard.web import account_page, admin_pages, status_page, wellness_page  # noqa: E402  (on this router)
 
 account_page.register(router)
 admin_pages.register(router)
+status_page.register(router)
 wellness_page.register(router)
