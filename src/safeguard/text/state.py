@@ -32,7 +32,7 @@ EMBEDDING_BUDGET = 24  # messages per conversation that may reach the embedding 
 EMBEDDING_MIN_MESSAGES = 4
 # A group chat with hundreds of members keeps the evidence of this many of them (the
 # weakest is forgotten when another joins), so a message costs the same in any group.
-MAX_TRACKED_PARTICIPANTS = 48
+MAX_TRACKED_PARTICIPANTS = 16
 # Once a harmless topic (a surprise party, a game) is seen in a conversation,
 # later hits of the tactics it excuses keep this share of their weight.
 TOPIC_DAMPEN = 0.35
