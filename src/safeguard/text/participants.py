@@ -3,6 +3,7 @@ words say about their age, and how close their writing sits to the tactic bank."
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -118,19 +119,27 @@ class Participant:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Participant:
+        """A record saved by :meth:`to_dict` (JSON: string keys, numbers; read on every message,
+        so the cue map is taken as saved)."""
+        similar = data.get("sim") or (0.0, 0.0)
         return cls(
-            {str(k): float(v) for k, v in data.get("r", {}).items()},
+            dict(data.get("r") or {}),
             float(data.get("at", 0.0)),
             float(data.get("c", 1.0)),
-            [int(a) for a in data.get("ages", [])],
-            *(float(v) for v in data.get("sim", [0.0, 0.0])),
+            list(data.get("ages") or ()),
+            float(similar[0]),
+            float(similar[1]),
         )
 
 
 def make_room(participants: dict[str, Participant], limit: int) -> None:
-    """Forget the participant whose record holds least, until one more fits under ``limit``."""
-    while participants and len(participants) >= limit:
-        del participants[min(participants, key=lambda p: participants[p].weight)]
+    """When ``limit`` records are kept, forget the weakest quarter of them (at least one), so
+    in a busy group the scan for the weakest is paid once every few joins, not on each."""
+    if len(participants) < limit:
+        return
+    drop = max(1, limit // 4, len(participants) - limit + 1)
+    for name in heapq.nsmallest(drop, participants, key=lambda p: participants[p].weight):
+        del participants[name]
 
 
 def legacy_participants(data: dict[str, Any]) -> dict[str, Participant]:
