@@ -147,7 +147,13 @@ def open_for_escalation(session: Session, settings: Settings, row: EscalationRow
             "reasons": list(row.reasons or []),
             "evidence": _minimal_evidence(row.evidence or {}),
             "escalated_at": at.isoformat(),
-            "account": account_snapshot(session, row.subject_account_id, recipients),
+            # The account as the case opened; the case page reads its contacts live, so a
+            # busy account's later escalations do not each pay for another snapshot.
+            **(
+                {"account": account_snapshot(session, row.subject_account_id, recipients)}
+                if action == "case_opened"
+                else {}
+            ),
             **state_change,
         },
     )
