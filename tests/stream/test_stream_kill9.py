@@ -32,9 +32,26 @@ CONVERSATIONS = 12
 def _worker(redis_url: str, db_url: str, name: str, log: Path) -> subprocess.Popen[bytes]:
     env = {**os.environ, "SAFEGUARD_DATABASE_URL": db_url, "SAFEGUARD_DETECTOR_EMBEDDINGS": "false"}
     return subprocess.Popen(
-        [SAFEGUARD, "worker", "--stream", redis_url, "--prefix", "k9", "--partitions", "6",
-         "--batch", "8", "--block-ms", "100", "--lease-ms", "1500", "--claim-idle-ms", "500",
-         "--name", name],
+        [
+            SAFEGUARD,
+            "worker",
+            "--stream",
+            redis_url,
+            "--prefix",
+            "k9",
+            "--partitions",
+            "6",
+            "--batch",
+            "8",
+            "--block-ms",
+            "100",
+            "--lease-ms",
+            "1500",
+            "--claim-idle-ms",
+            "500",
+            "--name",
+            name,
+        ],
         env=env,
         stdout=log.open("wb"),
         stderr=subprocess.STDOUT,
@@ -91,9 +108,7 @@ def test_sigkill_mid_stream_loses_nothing_and_decides_nothing_twice(
         assert rows[conversation_id].state["message_count"] == count
     assert client.xlen(layout.dead) == 0
     survivor_log = (tmp_path / "survivor.log").read_text()
-    acquired = {
-        line.split("partition=")[1].split()[0]
-        for line in survivor_log.splitlines()
-        if "partition acquired" in line
-    }
+    # The worker logs JSON lines (structlog) on stderr.
+    records = [json.loads(line) for line in survivor_log.splitlines() if line.startswith("{")]
+    acquired = {str(r["partition"]) for r in records if r.get("event") == "partition acquired"}
     assert acquired == {str(k) for k in range(6)}  # it took over the victim's partitions

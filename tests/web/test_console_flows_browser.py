@@ -306,12 +306,13 @@ def test_queue_sorted_by_sla(browser: tuple[Any, str, Harness]) -> None:
             for r in rows
         }
     assert by_sla == sorted(due, key=due.__getitem__)
-    # A bank match sent to a child is "a child in danger" (15 min); between adults: known_abuse_media.
+    # A bank match with no child taking part is known_abuse_media (4 h); sent to a child it
+    # would be "a child in danger" (15 min).
     assert by_sla == [old["case_id"][:12], grooming[:12], media[:12], fresh["case_id"][:12]]
     assert [classes[c] for c in by_sla] == [
         "user_report",
         "child_in_danger",
-        "child_in_danger",
+        "known_abuse_media",
         "user_report",
     ]
     assert by_priority == [grooming[:12], media[:12], old["case_id"][:12], fresh["case_id"][:12]]
