@@ -3,97 +3,43 @@ login -> queue -> case -> reveal media -> decision -> CyberTipline export, with 
 
 from __future__ import annotations
 
-import os
-import shutil
-import threading
-import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from web_support import PASSWORDS, Harness, bank_benign_image
+from web_support import (
+    CHROMIUM_ARGS,
+    PASSWORDS,
+    Harness,
+    bank_benign_image,
+    chromium_executable,
+    serve_console,
+)
 
 from safeguard.reports import cybertipline
 
 OUTPUT = Path(__file__).resolve().parents[2] / "test-output" / "web"
-ARGS = [
-    "--no-sandbox",
-    "--headless=new",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
-def _chromium() -> str:
-    path = shutil.which("chromium") or "/usr/bin/chromium"
-    if not os.path.exists(path):
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("chromium is not installed: run scripts/system-deps.sh")
-        pytest.skip("chromium is not installed (apt-get install chromium)")
-    return path
-
-
-class _Media(BaseHTTPRequestHandler):
-    """Serves the benign stand-in photo, as a platform's own media store would."""
-
-    image: bytes = b""
-
-    def do_GET(self) -> None:
-        self.send_response(200)
-        self.send_header("Content-Type", "image/jpeg")
-        self.send_header("Content-Length", str(len(self.image)))
-        self.end_headers()
-        self.wfile.write(self.image)
-
-    def log_message(self, *_args: object) -> None:
-        return
 
 
 @pytest.fixture
 def served(console: Harness) -> Iterator[tuple[str, Harness]]:
     """The console's app under uvicorn on a free loopback port, plus a media server."""
-    import uvicorn
-    from case_support import BENIGN_IMAGE
-
-    from safeguard.web.settings import ConsoleSettings
-
-    _Media.image = BENIGN_IMAGE.read_bytes()
-    media = ThreadingHTTPServer(("127.0.0.1", 0), _Media)
-    threading.Thread(target=media.serve_forever, daemon=True).start()
-    app = console.client.app
-    app.state.console_settings = ConsoleSettings(media_url=f"http://127.0.0.1:{media.server_port}/{{sha256}}")
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started, "uvicorn did not start"
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}", console
-    server.should_exit = True
-    thread.join(timeout=10)
-    media.shutdown()
+    with serve_console(console) as base:
+        yield base, console
 
 
 def test_review_flow_in_chromium(served: tuple[str, Harness]) -> None:
     from playwright.sync_api import sync_playwright
 
     base, console = served
-    executable = _chromium()
+    executable = chromium_executable()
     grooming = console.grooming_case()
     sha = bank_benign_image(console.url)
     media = console.media("adult-2", ["child-2"], sha, mid="img-1")["case_id"]
     OUTPUT.mkdir(parents=True, exist_ok=True)
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=executable, args=ARGS)
+        browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         try:
             page = browser.new_context(accept_downloads=True).new_page()
             page.goto(f"{base}/console")
